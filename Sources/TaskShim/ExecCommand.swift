@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+struct ExecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a handler once and exit with its status.",
+        discussion: """
+            TARGET is a registered handler name (see `runtime list`) or a file such as report.sql, which \
+            runs the telemetry SQL handler. Logs go to stdout as JSON lines (text on a terminal); with \
+            --dry-run they go to stderr so that stdout holds only the records.
+
+            Exit status (sysexits): 0 ok; 75 temporary failure, retry later (database or endpoint down, \
+            timeout); 64 usage; 65 bad data (invalid event, SQL error); 66 missing input file; 67 unknown \
+            handler; 69 dependency refused the request; 70 internal error; 77 credentials rejected; \
+            78 configuration error.
+            """
+    )
+
+    @Argument(help: "A handler name or a file (handler.sql).")
+    var target: String
+
+    @Option(name: .long, help: ArgumentHelp("The event: inline JSON, @file, or - for stdin.", valueName: "json|@file|-"))
+    var event: String?
+
+    @Option(name: .long, help: ArgumentHelp("Start of the data window (RFC 3339). Needs --end.", valueName: "time"))
+    var start: String?
+
+    @Option(name: .long, help: ArgumentHelp("End of the data window, exclusive (RFC 3339). Needs --start.", valueName: "time"))
+    var end: String?
+
+    @Option(name: .customLong("logical-time"), help: ArgumentHelp("The time the run is for (RFC 3339); default now.", valueName: "time"))
+    var logicalTime: String?
+
+    @Option(name: .customLong("stream-name"), help: "Telemetry stream name (SQL handler); default STREAM_NAME or the file's name.")
+    var streamName: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Compute and print the results as JSON lines; send nothing.")
+    var dryRun = false
+
+    @Flag(name: .customLong("test-connection"), help: "Check that the handler's database and endpoint answer, then exit.")
+    var testConnection = false
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, warning, error or critical; default LOG_LEVEL or info.", valueName: "level"))
+    var logLevel: String?
+
+    @Option(name: .long, help: ArgumentHelp("Cancel the handler after this many seconds and exit 75.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Attempt number (default: CLOUD_RUN_TASK_ATTEMPT + 1, else 1).", valueName: "n"))
+    var attempt: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Write the handler's response to this file (- for stdout).", valueName: "path"))
+    var output: String?
+
+    func validate() throws {
+        if let timeout, !(timeout > 0 && timeout <= 86_400 * 7) {
+            throw ValidationError("--timeout must be a number of seconds greater than 0.")
+        }
+        if let attempt, attempt < 1 { throw ValidationError("--attempt must be 1 or more.") }
+        if start != nil && end == nil || start == nil && end != nil {
+            throw ValidationError("--start and --end go together: give both, or neither for the default window.")
+        }
+    }
+
+    func run() async throws {
+        guard let (runtime, io) = Runtime.current else { return }
+        do {
+            try await execute(runtime: runtime, io: io)
+        } catch {
+            io.standardError.write(line: "runtime: \(error.description)")
+            throw ExitCode(error.status.rawValue)
+        }
+    }
+
+    private func execute(runtime: Runtime, io: Runtime.IO) async throws(TaskShimError) {
+        let logWriter = dryRun ? io.standardError : io.standardOutput
+        let redactor = Redactor()
+        redactor.addSecrets(from: io.environment)
+        let level: Logger.Level
+        if let logLevel { level = try Logger.Level(parsing: logLevel) } else { level = try Logger.Level.from(environment: io.environment) }
+        let format = try LogFormat.detect(environment: io.environment, isTerminal: io.isTerminal)
+        let setup = LogSetup(format: format, level: level, writer: logWriter, redactor: redactor, environment: .init(io.environment))
+        let logger = setup.makeLogger(label: "taskshim.exec")
+
+        let handler = try runtime.registry.resolve(target)
+        let payload = try readEvent(io: io)
+        let invocation = Invocation(
+            payload: payload,
+            trigger: .command,
+            logicalTime: try parseLogicalTime(),
+            dataInterval: try interval(),
+            attempt: attempt ?? Self.platformAttempt(io.environment),
+            deadline: timeout.map { Date().addingTimeInterval($0) },
+            dryRun: dryRun)
+        let secrets = EnvironmentSecrets(environment: io.environment, redactor: redactor)
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
+
+        if testConnection {
+            let context = HandlerContext(logger: runner.invocationLogger(handler, invocation), environment: io.environment,
+                                         secrets: secrets, output: io.standardOutput)
+            let checks: [ConnectionCheck]
+            do { checks = try await handler.testConnections(context: context) } catch { throw .wrapping(error) }
+            for check in checks {
+                io.standardOutput.write(line: redactor.redact("\(check.ok ? "ok  " : "FAIL") \(check.dependency): \(check.detail)"))
+            }
+            if checks.isEmpty { io.standardOutput.write(line: "ok   \(handler.name) has no dependencies to check") }
+            if checks.contains(where: { !$0.ok }) {
+                throw TaskShimError(.unavailable, "A dependency check failed.", hint: "See the FAIL lines above.")
+            }
+            return
+        }
+
+        let outcome = await runner.run(handler, invocation)
+        if let error = outcome.error { throw error }
+        if let output {
+            if output == "-" {
+                io.standardOutput.write(line: String(decoding: outcome.output, as: UTF8.self))
+            } else if !FileManager.default.createFile(atPath: output, contents: outcome.output) {
+                throw TaskShimError(.ioError, "Cannot write the response to \(output).", hint: "Check that the folder exists and is writable.")
+            }
+        }
+    }
+
+    /// Cloud Run jobs count attempts from 0 in `CLOUD_RUN_TASK_ATTEMPT`.
+    static func platformAttempt(_ environment: Environment) -> Int {
+        guard let raw = environment["CLOUD_RUN_TASK_ATTEMPT"], let value = Int(raw), value >= 0 else { return 1 }
+        return value + 1
+    }
+
+    private func parseLogicalTime() throws(TaskShimError) -> Date {
+        guard let logicalTime else { return Date() }
+        guard let date = Timestamp.parse(logicalTime) else {
+            throw .usage("--logical-time '\(logicalTime)' is not a date-time.", hint: "Use RFC 3339, for example 2026-11-22T09:00:00Z.")
+        }
+        return date
+    }
+
+    private func interval() throws(TaskShimError) -> DateInterval? {
+        guard let start, let end else { return nil }
+        guard let from = Timestamp.parse(start) else {
+            throw .usage("--start '\(start)' is not a date-time.", hint: "Use RFC 3339, for example 2026-11-22T08:00:00Z.")
+        }
+        guard let to = Timestamp.parse(end) else {
+            throw .usage("--end '\(end)' is not a date-time.", hint: "Use RFC 3339, for example 2026-11-22T09:00:00Z.")
+        }
+        guard from < to else {
+            throw .usage("--start \(start) is not before --end \(end).", hint: "Swap them or widen the window.")
+        }
+        return DateInterval(start: from, end: to)
+    }
+
+    /// The event bytes, with `--stream-name` merged into a JSON object event.
+    private func readEvent(io: Runtime.IO) throws(TaskShimError) -> Data {
+        var data: Data
+        switch event {
+        case nil:
+            data = Data()
+        case "-"?:
+            data = io.standardInput()
+        case let value? where value.hasPrefix("@"):
+            let path = String(value.dropFirst())
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw TaskShimError(.noInput, "The event file \(path) does not exist or cannot be read.")
+            }
+            data = contents
+        case let value?:
+            data = Data(value.utf8)
+        }
+        guard let streamName else { return data }
+        var object = try Invocation(payload: data, trigger: .command).jsonObject()
+        object["stream_name"] = streamName
+        do {
+            return try JSONSerialization.data(withJSONObject: object)
+        } catch {
+            throw .data("The event cannot be re-encoded with stream_name: \(error).")
+        }
+    }
+}

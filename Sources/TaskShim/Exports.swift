@@ -1,0 +1,3 @@
+@_exported import TaskShimCore
+@_exported import TaskShimClients
+@_exported import SQLTelemetry

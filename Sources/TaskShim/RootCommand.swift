@@ -1,0 +1,19 @@
+import ArgumentParser
+
+struct RootCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runtime",
+        abstract: "Run scheduled tasks and background jobs under Lambda, Cloud Run, ECS, cron and queues.",
+        discussion: """
+            One binary, every trigger: `runtime exec` runs a handler once (cron, systemd timers, Cloud Run \
+            jobs, ECS scheduled tasks) and exits with a sysexits status.
+
+            Examples:
+              runtime exec handlers/SQLTelemetry/examples/demo.sql --dry-run
+              runtime exec report.sql --start 2026-11-22T08:00:00Z --end 2026-11-22T09:00:00Z
+              runtime list
+            """,
+        version: Runtime.version,
+        subcommands: [ExecCommand.self, ListCommand.self, VersionCommand.self]
+    )
+}

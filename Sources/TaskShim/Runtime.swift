@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The entry point for the `runtime` binary and for embedders: register handlers, call ``main()``,
+/// and get every mode and the CLI.
+///
+/// ```swift
+/// var registry = HandlerRegistry.builtIn
+/// registry.register(MyHandler())
+/// await Runtime(registry: registry).main()
+/// ```
+public struct Runtime: Sendable {
+    public static let version = "0.1.0"
+
+    public var registry: HandlerRegistry
+
+    public init(registry: HandlerRegistry = .builtIn) {
+        self.registry = registry
+    }
+
+    /// Where a run reads its configuration and writes its output; tests and embedders substitute their own.
+    public struct IO: Sendable {
+        public var environment: Environment
+        public var standardOutput: any LineWriter
+        public var standardError: any LineWriter
+        /// Whether output goes to a terminal (selects the text log format).
+        public var isTerminal: Bool
+        public var standardInput: @Sendable () -> Data
+
+        public init(environment: Environment = Environment(),
+                    standardOutput: any LineWriter = FileDescriptorWriter.standardOutput,
+                    standardError: any LineWriter = FileDescriptorWriter.standardError,
+                    isTerminal: Bool = FileDescriptorWriter.standardOutput.isTerminal,
+                    standardInput: @escaping @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) {
+            self.environment = environment
+            self.standardOutput = standardOutput
+            self.standardError = standardError
+            self.isTerminal = isTerminal
+            self.standardInput = standardInput
+        }
+    }
+
+    @TaskLocal static var current: (runtime: Runtime, io: IO)?
+
+    /// Parses the process's arguments, runs the command and exits with its status.
+    public func main() async -> Never {
+        let status = await run(arguments: Array(CommandLine.arguments.dropFirst()))
+        exit(status)
+    }
+
+    /// Parses `arguments`, runs the command and returns the exit status.
+    public func run(arguments: [String], io: IO = IO()) async -> Int32 {
+        await Runtime.$current.withValue((self, io)) {
+            do {
+                var command = try RootCommand.parseAsRoot(arguments)
+                if var asyncCommand = command as? AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+                return 0
+            } catch {
+                let code = RootCommand.exitCode(for: error).rawValue
+                let message = RootCommand.fullMessage(for: error)
+                if !message.isEmpty {
+                    (code == 0 ? io.standardOutput : io.standardError).write(line: message)
+                }
+                return code
+            }
+        }
+    }
+}
+
+extension HandlerRegistry {
+    /// The handlers every `runtime` binary has: `*.sql` files (the telemetry SQL handler) and `echo`.
+    public static var builtIn: HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register(fileExtension: "sql") { SQLTelemetryHandler(file: $0) }
+        registry.register(EchoHandler())
+        return registry
+    }
+}

@@ -1,0 +1,219 @@
+import CCurl
+import Foundation
+import TaskShimCore
+
+/// An HTTP request for ``HTTPClient``.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: Data
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: Data = Data()) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// An HTTP response: status, headers (names lower-cased) and body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Data
+
+    /// The first header of that name (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.0 == lower }?.1
+    }
+}
+
+/// An HTTP client over libcurl: one reused handle, so consecutive requests to the same host reuse the
+/// connection (keep-alive); TLS peer and host verification on; a timeout on every request; a cap on
+/// how much a response may send. Requests run on the client's own thread, one at a time.
+public final class HTTPClient: @unchecked Sendable {
+    /// Limits and TLS settings.
+    public struct Options: Sendable {
+        public var connectTimeout: Duration = .seconds(10)
+        /// The whole request, from connect to the last byte of the response.
+        public var requestTimeout: Duration = .seconds(30)
+        /// Responses larger than this fail with a protocol error.
+        public var maxResponseBytes: Int = 8 << 20
+        /// A CA bundle to trust instead of the system's (`TASKSHIM_CA_FILE`).
+        public var caFile: String?
+        public var userAgent: String = "taskshim"
+
+        public init(connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(30),
+                    maxResponseBytes: Int = 8 << 20, caFile: String? = nil) {
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.maxResponseBytes = maxResponseBytes
+            self.caFile = caFile
+        }
+    }
+
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+    public let options: Options
+    // Touched only on `queue`.
+    private var handle: OpaquePointer?
+    private let queue = BlockingQueue(label: "taskshim.http")
+
+    public init(options: Options = Options()) {
+        _ = Self.globalInit
+        self.options = options
+    }
+
+    deinit {
+        if let handle { curl_easy_cleanup(UnsafeMutableRawPointer(handle)) }
+    }
+
+    /// Sends a request and returns the response, whatever its status. Throws a temporary error when
+    /// the server cannot be reached or times out, and a permanent one for a bad URL or a failed TLS check.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await queue.run { [self] in try perform(request) }
+    }
+
+    private func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        if handle == nil { handle = OpaquePointer(curl_easy_init()) }
+        guard let rawHandle = handle.map({ UnsafeMutableRawPointer($0) }) else {
+            throw TaskShimError.temporary("libcurl could not create a handle.")
+        }
+        curl_easy_reset(rawHandle)  // keeps the connection cache, forgets the last request's options
+        let sink = ResponseSink(limit: options.maxResponseBytes)
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers {
+            headerList = curl_slist_append(headerList, "\(name): \(value)")
+        }
+        if !request.headers.contains(where: { $0.0.lowercased() == "expect" }) {
+            headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
+        }
+
+        let result: CURLcode = withExtendedLifetime(sink) {
+            errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
+                let context = Unmanaged.passUnretained(sink).toOpaque()
+                taskshim_curl_setopt_string(rawHandle, CURLOPT_URL, request.url)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_NOSIGNAL, 1)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_TIMEOUT_MS, Self.milliseconds(options.requestTimeout))
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_SSL_VERIFYPEER, 1)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_SSL_VERIFYHOST, 2)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_FOLLOWLOCATION, 0)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_TCP_NODELAY, 1)
+                taskshim_curl_setopt_string(rawHandle, CURLOPT_USERAGENT, options.userAgent)
+                taskshim_curl_setopt_string(rawHandle, CURLOPT_ACCEPT_ENCODING, "")
+                if let caFile = options.caFile { taskshim_curl_setopt_string(rawHandle, CURLOPT_CAINFO, caFile) }
+                taskshim_curl_setopt_pointer(rawHandle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
+                taskshim_curl_setopt_slist(rawHandle, CURLOPT_HTTPHEADER, headerList)
+                taskshim_curl_setopt_write(rawHandle, CURLOPT_WRITEFUNCTION, curlWriteBody)
+                taskshim_curl_setopt_pointer(rawHandle, CURLOPT_WRITEDATA, context)
+                taskshim_curl_setopt_write(rawHandle, CURLOPT_HEADERFUNCTION, curlWriteHeader)
+                taskshim_curl_setopt_pointer(rawHandle, CURLOPT_HEADERDATA, context)
+                switch request.method.uppercased() {
+                case "GET": taskshim_curl_setopt_long(rawHandle, CURLOPT_HTTPGET, 1)
+                case "HEAD": taskshim_curl_setopt_long(rawHandle, CURLOPT_NOBODY, 1)
+                default:
+                    if request.method.uppercased() != "POST" {
+                        taskshim_curl_setopt_string(rawHandle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+                    }
+                    taskshim_curl_setopt_off(rawHandle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+                }
+                if !["GET", "HEAD"].contains(request.method.uppercased()) {
+                    return request.body.withUnsafeBytes { bytes in
+                        // COPYPOSTFIELDS: libcurl keeps its own copy, so the buffer may go away.
+                        let base = bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+                        taskshim_curl_setopt_pointer(rawHandle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+                        return curl_easy_perform(rawHandle)
+                    }
+                }
+                return curl_easy_perform(rawHandle)
+            }
+        }
+        // The handle must not keep pointers to our buffers beyond this call.
+        taskshim_curl_setopt_pointer(rawHandle, CURLOPT_ERRORBUFFER, nil)
+        taskshim_curl_setopt_slist(rawHandle, CURLOPT_HTTPHEADER, nil)
+
+        let host = Self.host(of: request.url)
+        guard result == CURLE_OK else {
+            let buffered = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = buffered.isEmpty ? String(cString: curl_easy_strerror(result)) : buffered
+            throw Self.error(for: result, detail: detail, host: host, sink: sink)
+        }
+        var status = 0
+        taskshim_curl_getinfo_long(rawHandle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: sink.headers, body: Data(sink.body))
+    }
+
+    static func error(for code: CURLcode, detail: String, host: String, sink: ResponseSink) -> TaskShimError {
+        switch code {
+        case CURLE_WRITE_ERROR where sink.overflowed:
+            return TaskShimError(.protocolError, "The response from \(host) is larger than \(sink.limit) bytes.")
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+            return .configuration("'\(host)' is not a valid http(s) URL: \(detail).")
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
+            return TaskShimError(.unavailable, "TLS verification of \(host) failed: \(detail).",
+                                 hint: "The certificate is not trusted for this host name. Set TASKSHIM_CA_FILE to a CA bundle that trusts it; verification stays on.")
+        case CURLE_OPERATION_TIMEDOUT:
+            return .temporary("The request to \(host) timed out: \(detail).", hint: "The run can be retried.")
+        default:
+            return .temporary("The request to \(host) failed: \(detail).", hint: "Check that the endpoint is reachable; the run can be retried.")
+        }
+    }
+
+    /// `scheme://host:port` of a URL, with no user, path or query (which may carry secrets).
+    public static func host(of url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return "the endpoint" }
+        let port = components.port.map { ":\($0)" } ?? ""
+        return "\(components.scheme ?? "http")://\(host)\(port)"
+    }
+
+    /// Whole milliseconds of a duration.
+    public static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// Collects a response while libcurl delivers it.
+final class ResponseSink {
+    let limit: Int
+    var body: [UInt8] = []
+    var headers: [(String, String)] = []
+    var overflowed = false
+
+    init(limit: Int) { self.limit = limit }
+}
+
+private let curlWriteBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, context in
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    if sink.body.count + length > sink.limit {
+        sink.overflowed = true
+        return 0  // makes libcurl stop with CURLE_WRITE_ERROR
+    }
+    data.withMemoryRebound(to: UInt8.self, capacity: length) { sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
+    return length
+}
+
+private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, context in
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+    }
+    if line.hasPrefix("HTTP/") {
+        sink.headers.removeAll()  // a new response (after a redirect or 100 Continue) starts over
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        sink.headers.append((name, value))
+    }
+    return length
+}

@@ -1,0 +1,204 @@
+import CSQLite
+import Foundation
+import TaskShimCore
+
+/// A SQLite database file. Statements run on the database's own thread; `:name` placeholders are
+/// SQLite's own named parameters, bound by name.
+public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
+    public let kind = "sqlite"
+    public let displayName: String
+
+    // Touched only on `queue`.
+    private var handle: OpaquePointer?
+    private let queue: BlockingQueue
+
+    private init(handle: OpaquePointer, path: String) {
+        self.handle = handle
+        self.displayName = path
+        self.queue = BlockingQueue(label: "taskshim.sqlite")
+    }
+
+    deinit {
+        if let handle { sqlite3_close_v2(handle) }
+    }
+
+    /// Opens (and with `create`, creates) the database file at `path`.
+    public static func open(path: String, create: Bool = true, readOnly: Bool = false) async throws -> SQLiteDatabase {
+        let queue = BlockingQueue(label: "taskshim.sqlite.open")
+        let pointer = try await queue.run { () throws -> UnsafeSendablePointer in
+            var db: OpaquePointer?
+            var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+            if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+            flags |= SQLITE_OPEN_NOMUTEX
+            let status = sqlite3_open_v2(path, &db, flags, nil)
+            guard status == SQLITE_OK, let db else {
+                let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(status))
+                if let db { sqlite3_close_v2(db) }
+                throw TaskShimError(.noInput, "Cannot open the SQLite database \(path): \(message).",
+                                    hint: "Check that the file exists and is readable, or unset DATABASE_URL to use the embedded demo database.")
+            }
+            sqlite3_busy_timeout(db, 5000)
+            sqlite3_extended_result_codes(db, 1)
+            return UnsafeSendablePointer(db)
+        }
+        return SQLiteDatabase(handle: pointer.pointer, path: path)
+    }
+
+    public func ping() async throws {
+        _ = try await all("SELECT 1")
+    }
+
+    /// Runs statements that return no rows (schema, inserts), possibly several separated by `;`.
+    public func execute(_ sql: String) async throws {
+        let path = displayName
+        try await queue.run { [self] in
+            guard let handle else { throw TaskShimError.temporary("The SQLite database is closed.") }
+            var error: UnsafeMutablePointer<CChar>?
+            if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
+                let message = error.map { String(cString: $0) } ?? "unknown error"
+                sqlite3_free(error)
+                throw TaskShimError.data("SQLite \(path): \(message).")
+            }
+        }
+    }
+
+    /// Inserts many rows with one prepared statement inside one transaction.
+    public func insert(_ sql: String, rows: [[SQLValue]]) async throws {
+        let path = displayName
+        try await queue.run { [self] in
+            guard let handle else { throw TaskShimError.temporary("The SQLite database is closed.") }
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+                throw TaskShimError.data("SQLite \(path): \(String(cString: sqlite3_errmsg(handle))).")
+            }
+            defer { sqlite3_finalize(statement) }
+            sqlite3_exec(handle, "BEGIN", nil, nil, nil)
+            for row in rows {
+                sqlite3_reset(statement)
+                for (index, value) in row.enumerated() { Self.bind(value, at: Int32(index + 1), in: statement) }
+                guard sqlite3_step(statement) == SQLITE_DONE else {
+                    let message = String(cString: sqlite3_errmsg(handle))
+                    sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+                    throw TaskShimError.data("SQLite \(path): \(message).")
+                }
+            }
+            sqlite3_exec(handle, "COMMIT", nil, nil, nil)
+        }
+    }
+
+    public func query(_ sql: String, parameters: [String: SQLValue]) async throws -> any SQLRowCursor {
+        let path = displayName
+        let prepared = try await queue.run { [self] () throws -> UnsafeSendablePointer in
+            guard let handle else { throw TaskShimError.temporary("The SQLite database is closed.") }
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+                let message = String(cString: sqlite3_errmsg(handle))
+                let offset = sqlite3_error_offset(handle)
+                var location = ""
+                if offset >= 0 {
+                    let (line, column) = lineAndColumn(of: Int(offset) + 1, in: sql)
+                    location = " at line \(line), column \(column)"
+                }
+                throw TaskShimError.data("SQLite \(path) rejected the query\(location): \(message).",
+                                         hint: "Fix the SQL file and run again.")
+            }
+            let count = sqlite3_bind_parameter_count(statement)
+            if count > 0 {
+                for index in 1...count {
+                    guard let rawName = sqlite3_bind_parameter_name(statement, index) else {
+                        sqlite3_finalize(statement)
+                        throw TaskShimError.data("The SQL uses a positional parameter (? or $1).",
+                                                 hint: "Use named placeholders such as :window_start.")
+                    }
+                    let name = String(String(cString: rawName).dropFirst())
+                    guard let value = parameters[name] else {
+                        sqlite3_finalize(statement)
+                        let known = parameters.keys.sorted().map { ":" + $0 }.joined(separator: ", ")
+                        throw TaskShimError.data("The SQL uses the placeholder \(String(cString: rawName)), which has no value.",
+                                                 hint: "Available placeholders: \(known.isEmpty ? "none" : known).")
+                    }
+                    Self.bind(value, at: index, in: statement)
+                }
+            }
+            return UnsafeSendablePointer(statement)
+        }
+        return SQLiteCursor(owner: self, statement: prepared.pointer)
+    }
+
+    private static func bind(_ value: SQLValue, at index: Int32, in statement: OpaquePointer) {
+        switch value {
+        case .null: sqlite3_bind_null(statement, index)
+        case .integer(let number): sqlite3_bind_int64(statement, index, number)
+        case .double(let number): sqlite3_bind_double(statement, index, number)
+        case .text, .timestamp: sqlite3_bind_text(statement, index, value.text!, -1, taskshim_sqlite_transient())
+        }
+    }
+
+    fileprivate func step(_ statement: OpaquePointer, max: Int) async throws -> (columns: [String], rows: [SQLRow], done: Bool) {
+        let path = displayName
+        let box = UnsafeSendablePointer(statement)
+        return try await queue.run { [self] in
+            let statement = box.pointer
+            let width = sqlite3_column_count(statement)
+            let columns = (0..<width).map { String(cString: sqlite3_column_name(statement, $0)) }
+            var rows: [SQLRow] = []
+            while rows.count < max {
+                let status = sqlite3_step(statement)
+                if status == SQLITE_DONE { return (columns, rows, true) }
+                guard status == SQLITE_ROW else {
+                    let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed"
+                    throw TaskShimError.data("SQLite \(path) failed while reading rows: \(message).")
+                }
+                rows.append(SQLRow((0..<width).map { column in
+                    guard sqlite3_column_type(statement, column) != SQLITE_NULL,
+                          let text = sqlite3_column_text(statement, column) else { return nil }
+                    return String(cString: text)
+                }))
+            }
+            return (columns, rows, false)
+        }
+    }
+
+    fileprivate func finalize(_ statement: OpaquePointer) {
+        let box = UnsafeSendablePointer(statement)
+        queue.sync { _ = sqlite3_finalize(box.pointer) }
+    }
+}
+
+final class SQLiteCursor: SQLRowCursor, @unchecked Sendable {
+    private let owner: SQLiteDatabase
+    private let statement: OpaquePointer
+    private let lock = NSLock()
+    private var _columns: [String] = []
+    private var finished = false
+
+    init(owner: SQLiteDatabase, statement: OpaquePointer) {
+        self.owner = owner
+        self.statement = statement
+    }
+
+    deinit {
+        owner.finalize(statement)
+    }
+
+    var columns: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return _columns
+    }
+
+    func next(max: Int) async throws -> [SQLRow] {
+        if lock.withLock({ finished }) { return [] }
+        do {
+            let (columns, rows, done) = try await owner.step(statement, max: max)
+            lock.withLock {
+                _columns = columns
+                if done { finished = true }
+            }
+            return rows
+        } catch {
+            lock.withLock { finished = true }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+
+/// Runs one invocation of a handler and writes the run-summary line every contract relies on:
+/// handler, trigger, logical time, attempt, duration, outcome, exit code and the handler's counters.
+public struct Runner: Sendable {
+    /// How a run ended.
+    public struct Outcome: Sendable {
+        public var status: ExitStatus
+        public var output: Data
+        public var error: TaskShimError?
+        public var duration: Duration
+    }
+
+    public var logger: Logger
+    public var environment: Environment
+    public var secrets: any SecretsProvider
+    public var output: any LineWriter
+
+    public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter) {
+        self.logger = logger
+        self.environment = environment
+        self.secrets = secrets
+        self.output = output
+    }
+
+    /// The logger for one invocation, carrying its identifiers on every line.
+    public func invocationLogger(_ handler: any Handler, _ invocation: Invocation) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "handler"] = .string(handler.name)
+        logger[metadataKey: "request_id"] = .string(invocation.requestID)
+        logger[metadataKey: "attempt"] = .stringConvertible(invocation.attempt)
+        if let trace = invocation.traceID { logger[metadataKey: "trace_id"] = .string(trace) }
+        return logger
+    }
+
+    public func run(_ handler: any Handler, _ invocation: Invocation) async -> Outcome {
+        let logger = invocationLogger(handler, invocation)
+        let metrics = RunMetrics()
+        let context = HandlerContext(logger: logger, environment: environment, secrets: secrets,
+                                     output: output, metrics: metrics)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var outcome: Outcome
+        switch await Self.race(deadline: invocation.deadline, { try await handler.handle(invocation, context: context) }) {
+        case .success(let data):
+            outcome = Outcome(status: .ok, output: data, error: nil, duration: clock.now - start)
+        case .failure(let error):
+            outcome = Outcome(status: error.status, output: Data(), error: error, duration: clock.now - start)
+        }
+        var summary: Logger.Metadata = [
+            "trigger": .string(invocation.trigger.rawValue),
+            "logical_time": .string(Timestamp.format(invocation.logicalTime, fractional: false)),
+            "duration_ms": .stringConvertible(Self.milliseconds(outcome.duration)),
+            "outcome": .string(outcome.status == .ok ? "ok" : outcome.status.name),
+            "exit_code": .stringConvertible(Int(outcome.status.rawValue)),
+            "dry_run": .stringConvertible(invocation.dryRun),
+        ]
+        for (name, value) in metrics.snapshot { summary[name] = .stringConvertible(value) }
+        if let error = outcome.error {
+            summary["error"] = .string(error.description)
+            logger.error("run failed", metadata: summary)
+        } else {
+            logger.info("run finished", metadata: summary)
+        }
+        return outcome
+    }
+
+    /// Runs `body`; when `deadline` passes first, cancels it, waits for it to stop, and fails with a
+    /// temporary error. Handlers stop cooperatively: a blocking C call finishes before cancellation is seen.
+    static func race(deadline: Date?, _ body: @escaping @Sendable () async throws -> Data) async -> Result<Data, TaskShimError> {
+        guard let deadline else {
+            do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
+        }
+        return await withTaskGroup(of: Result<Data, TaskShimError>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
+            }
+            group.addTask {
+                let remaining = deadline.timeIntervalSinceNow
+                if remaining > 0 { try? await Task.sleep(for: .milliseconds(Int64(remaining * 1000))) }
+                return Task.isCancelled ? nil : .failure(.temporary(
+                    "The handler did not finish before its deadline (\(Timestamp.format(deadline))) and was cancelled.",
+                    hint: "Raise the timeout or make the work smaller; the run can be retried."))
+            }
+            let first = await group.next()!!
+            group.cancelAll()
+            // Wait for the handler to wind down so nothing it does outlives the run.
+            while await group.next() != nil {}
+            return first
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
+    }
+}

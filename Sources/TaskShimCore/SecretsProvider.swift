@@ -1,0 +1,23 @@
+/// Where handlers get credentials. Every value a provider returns is registered with the
+/// ``Redactor`` so that it can never appear in a log line.
+public protocol SecretsProvider: Sendable {
+    /// The secret's value, or nil when the provider has no secret of that name.
+    func secret(named name: String) async throws -> String?
+}
+
+/// Secrets from environment variables: `SECRETS_PROVIDER=env`, the default.
+public struct EnvironmentSecrets: SecretsProvider {
+    private let environment: Environment
+    private let redactor: Redactor
+
+    public init(environment: Environment, redactor: Redactor) {
+        self.environment = environment
+        self.redactor = redactor
+    }
+
+    public func secret(named name: String) async throws -> String? {
+        guard let value = environment[name] else { return nil }
+        redactor.add(value)
+        return value
+    }
+}

@@ -1,0 +1,3 @@
+import TaskShim
+
+await Runtime().main()

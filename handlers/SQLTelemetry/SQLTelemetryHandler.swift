@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import TaskShimCore
+import TaskShimClients
+
+/// Runs a SQL file for a time window and sends the rows as telemetry records: a port of the seeds'
+/// `handler.py <sql_file>`.
+///
+/// Event fields (all optional): `stream_name`, `start`, `end` (RFC 3339). The window is the
+/// invocation's data interval when set, else the previous complete hour before the logical time less
+/// `DATA_LATENCY_HOURS`. The SQL sees it as `:window_start`, `:window_end` (RFC 3339 text) and
+/// `:window_start_epoch`, `:window_end_epoch` (seconds), plus `:stream_name`.
+public struct SQLTelemetryHandler: Handler {
+    public let file: String
+    public var name: String { file }
+
+    public init(file: String) {
+        self.file = file
+    }
+
+    /// The event fields this handler reads.
+    struct Options {
+        var streamName: String?
+        var interval: DateInterval?
+    }
+
+    func options(from invocation: Invocation) throws(TaskShimError) -> Options {
+        let object = try invocation.jsonObject()
+        func string(_ key: String) throws(TaskShimError) -> String? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let text = value as? String else { throw .data("The event field \(key) must be a string.") }
+            return text
+        }
+        let interval = try TelemetryWindow.explicit(start: try string("start"), end: try string("end"))
+        return Options(streamName: try string("stream_name"), interval: interval ?? invocation.dataInterval)
+    }
+
+    func readSQL() throws(TaskShimError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw TaskShimError(.noInput, "The SQL file \(file) does not exist.",
+                                hint: "Check the path (relative paths start from \(FileManager.default.currentDirectoryPath)).")
+        }
+        guard !isDirectory.boolValue else {
+            throw TaskShimError(.noInput, "\(file) is a directory, not a SQL file.")
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw TaskShimError(.noInput, "The SQL file \(file) cannot be read.", hint: "Check its permissions.")
+        }
+        guard let sql = String(data: data, encoding: .utf8) else {
+            throw .data("The SQL file \(file) is not UTF-8 text.")
+        }
+        guard !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw .data("The SQL file \(file) is empty.")
+        }
+        return sql
+    }
+
+    func openDatabase(_ configuration: TelemetryConfiguration, logger: Logger) async throws -> any SQLDatabase {
+        if let url = configuration.databaseURL {
+            return try await SQLDatabases.open(
+                url: url,
+                options: .init(statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds))
+        }
+        logger.debug("DATABASE_URL is not set: using the embedded demo database",
+                     metadata: ["directory": .string(configuration.dataDirectory)])
+        return try await DemoDatabase.open(directory: configuration.dataDirectory)
+    }
+
+    func makeHTTPClient(_ configuration: TelemetryConfiguration) -> HTTPClient {
+        HTTPClient(options: .init(requestTimeout: configuration.requestTimeout, caFile: configuration.caFile))
+    }
+
+    var defaultStreamName: String {
+        ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+    }
+
+    public func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
+        let configuration = try TelemetryConfiguration(environment: context.environment)
+        let options = try options(from: invocation)
+        let sql = try readSQL()
+        guard invocation.dryRun || configuration.endpoint != nil else {
+            throw TaskShimError.configuration("TELEMETRY_URL is not set, so there is nowhere to send the records.",
+                                              hint: "Set TELEMETRY_URL (and TELEMETRY_API_KEY), or add --dry-run to print them instead.")
+        }
+        let stream = options.streamName ?? configuration.streamName ?? defaultStreamName
+        let window = TelemetryWindow.compute(logicalTime: invocation.logicalTime, latencyHours: configuration.latencyHours,
+                                             explicit: options.interval)
+        var logger = context.logger
+        logger[metadataKey: "window_start"] = .string(Timestamp.format(window.start, fractional: false))
+        logger[metadataKey: "window_end"] = .string(Timestamp.format(window.end, fractional: false))
+
+        let database = try await openDatabase(configuration, logger: logger)
+        logger.debug("running query", metadata: ["database": .string("\(database.kind) \(database.displayName)"),
+                                                  "file": .string(file), "stream": .string(stream)])
+        let parameters: [String: SQLValue] = [
+            "window_start": .timestamp(window.start),
+            "window_end": .timestamp(window.end),
+            "window_start_epoch": .integer(Int64(window.start.timeIntervalSince1970)),
+            "window_end_epoch": .integer(Int64(window.end.timeIntervalSince1970)),
+            "stream_name": .text(stream),
+        ]
+        let cursor = try await database.query(sql, parameters: parameters)
+
+        var sender: TelemetrySender?
+        if !invocation.dryRun, let endpoint = configuration.endpoint {
+            let apiKey = try await context.secrets.secret(named: TelemetryConfiguration.apiKeySecret)
+            if apiKey == nil {
+                logger.warning("\(TelemetryConfiguration.apiKeySecret) is not set: sending without an Authorization header")
+            }
+            sender = TelemetrySender(
+                client: makeHTTPClient(configuration), endpoint: endpoint, apiKey: apiKey,
+                policy: RetryPolicy(maxAttempts: configuration.attempts, baseDelay: configuration.retryBase),
+                deadline: invocation.deadline, logger: logger)
+        }
+
+        let metrics = context.metrics
+        var mapper: RecordMapper?
+        var batch: [TelemetryRecord] = []
+        batch.reserveCapacity(configuration.maxRecordsPerCall)
+        var batchNumber = 0
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            batchNumber += 1
+            if let sender {
+                try await sender.send(batch, idempotencyKey: "\(invocation.idempotencyKey):\(batchNumber)")
+                metrics.add("records_sent", batch.count)
+                metrics.add("batches_sent")
+            } else {
+                for record in batch { context.output.write(line: record.json) }
+                metrics.add("records_printed", batch.count)
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+
+        while true {
+            try Task.checkCancellation()
+            let rows = try await cursor.next(max: configuration.maxRecordsPerCall)
+            if mapper == nil {
+                // The columns are known once the first batch is read, even for an empty result.
+                mapper = try RecordMapper(columns: cursor.columns, stream: stream, file: file)
+            }
+            if rows.isEmpty { break }
+            metrics.add("rows_read", rows.count)
+            for row in rows {
+                switch mapper!.record(from: row) {
+                case .success(let record):
+                    batch.append(record)
+                    if batch.count == configuration.maxRecordsPerCall { try await flush() }
+                case .failure(let rejection):
+                    metrics.add("rows_rejected")
+                    if metrics["rows_rejected"] <= 10 {
+                        logger.warning("row skipped: \(rejection.reason)", metadata: ["row": .stringConvertible(metrics["rows_read"])])
+                    }
+                }
+            }
+        }
+        try await flush()
+        if metrics["rows_rejected"] > 10 {
+            logger.warning("more rows skipped than were logged", metadata: ["rows_rejected": .stringConvertible(metrics["rows_rejected"])])
+        }
+        var result = JSONLine()
+        result.add("window_start", Timestamp.format(window.start, fractional: false))
+        result.add("window_end", Timestamp.format(window.end, fractional: false))
+        result.add("rows_read", metrics["rows_read"])
+        result.add("rows_rejected", metrics["rows_rejected"])
+        result.add("records", invocation.dryRun ? metrics["records_printed"] : metrics["records_sent"])
+        result.add("batches", metrics["batches_sent"])
+        return Data(result.string.utf8)
+    }
+
+    public func testConnections(context: HandlerContext) async throws -> [ConnectionCheck] {
+        let configuration = try TelemetryConfiguration(environment: context.environment)
+        var checks: [ConnectionCheck] = []
+        do {
+            let database = try await openDatabase(configuration, logger: context.logger)
+            try await database.ping()
+            checks.append(ConnectionCheck(dependency: "database", ok: true, detail: "\(database.kind) \(database.displayName) answered"))
+        } catch {
+            checks.append(ConnectionCheck(dependency: "database", ok: false, detail: TaskShimError.wrapping(error).description))
+        }
+        guard let endpoint = configuration.endpoint else {
+            checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: "TELEMETRY_URL is not set"))
+            return checks
+        }
+        let host = HTTPClient.host(of: endpoint)
+        do {
+            var headers: [(String, String)] = []
+            if let key = try await context.secrets.secret(named: TelemetryConfiguration.apiKeySecret) {
+                headers.append(("Authorization", key))
+            }
+            // An empty batch: accepted by a conforming endpoint, and it proves reachability and credentials.
+            let response = try await makeHTTPClient(configuration).send(HTTPRequest(
+                method: "POST", url: endpoint, headers: headers + [("Content-Type", "application/json")],
+                body: TelemetrySender.body(for: [])))
+            switch response.status {
+            case 401, 403:
+                checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: "\(host) refused the API key (\(response.status))"))
+            case 500...:
+                checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: "\(host) answered \(response.status)"))
+            default:
+                checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: true, detail: "\(host) answered \(response.status)"))
+            }
+        } catch {
+            checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: TaskShimError.wrapping(error).description))
+        }
+        return checks
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import TaskShimCore
+import TaskShimClients
+
+/// POSTs batches of records as `{"records":[...]}`, retrying what may succeed later.
+public struct TelemetrySender: Sendable {
+    let client: HTTPClient
+    let endpoint: String
+    let apiKey: String?
+    let policy: RetryPolicy
+    let deadline: Date?
+    let logger: Logger
+
+    public init(client: HTTPClient, endpoint: String, apiKey: String?, policy: RetryPolicy, deadline: Date?, logger: Logger) {
+        self.client = client
+        self.endpoint = endpoint
+        self.apiKey = apiKey
+        self.policy = policy
+        self.deadline = deadline
+        self.logger = logger
+    }
+
+    /// The request body for a batch.
+    public static func body(for records: [TelemetryRecord]) -> Data {
+        var text = "{\"records\":["
+        for (index, record) in records.enumerated() {
+            if index > 0 { text.append(",") }
+            text.append(record.json)
+        }
+        text.append("]}")
+        return Data(text.utf8)
+    }
+
+    /// Sends one batch. `idempotencyKey` is the same on every retry of the batch, so an endpoint that
+    /// honours `Idempotency-Key` stores it once.
+    public func send(_ records: [TelemetryRecord], idempotencyKey: String) async throws {
+        var headers = [("Content-Type", "application/json"), ("Idempotency-Key", idempotencyKey)]
+        if let apiKey { headers.append(("Authorization", apiKey)) }
+        let request = HTTPRequest(method: "POST", url: endpoint, headers: headers, body: Self.body(for: records))
+        let host = HTTPClient.host(of: endpoint)
+        let logger = logger
+        let count = records.count
+        try await policy.run(deadline: deadline, shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
+                             onRetry: { attempt, delay, error in
+                                 logger.warning("telemetry POST failed; retrying", metadata: [
+                                     "attempt": .stringConvertible(attempt), "records": .stringConvertible(count),
+                                     "retry_in_ms": .stringConvertible(HTTPClient.milliseconds(delay)),
+                                     "error": .string(String(describing: error)),
+                                 ])
+                             }) { _ in
+            let response = try await client.send(request)
+            try Self.check(response, host: host)
+        }
+    }
+
+    /// Maps a response to success or an error with the exit code its status implies.
+    static func check(_ response: HTTPResponse, host: String) throws(TaskShimError) {
+        switch response.status {
+        case 200..<300:
+            return
+        case 408, 425, 429, 500..<600:
+            throw .temporary("The telemetry endpoint \(host) answered \(response.status)\(snippet(response)).",
+                             hint: "The endpoint is overloaded or down; the run can be retried.")
+        case 401, 403:
+            throw TaskShimError(.noPermission, "The telemetry endpoint \(host) answered \(response.status)\(snippet(response)).",
+                                hint: "Check the API key in TELEMETRY_API_KEY.")
+        default:
+            throw TaskShimError(.unavailable, "The telemetry endpoint \(host) rejected a batch with \(response.status)\(snippet(response)).",
+                                hint: "Retrying will not help: check TELEMETRY_URL and the records (try --dry-run).")
+        }
+    }
+
+    private static func snippet(_ response: HTTPResponse) -> String {
+        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+        return text.isEmpty ? "" : ": \(text)"
+    }
+}
