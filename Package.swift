@@ -46,6 +46,6 @@ let package = Package(
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TestSupport", "runtime"]),
-        .target(name: "TestSupport", dependencies: ["TaskShimCore", "TaskShimClients"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TaskShimCore"], path: "Tests/TestSupport"),
     ]
 )

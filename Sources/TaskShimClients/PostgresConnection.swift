@@ -177,6 +177,9 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             + (detail.isEmpty ? "" : " \(detail)")
         // Class 08 (connection), 40001/40P01 (serialization, deadlock), 53 (resources), 57P (shutdown,
         // cancel on timeout) may succeed later; anything else is the SQL's fault.
+        if state.isEmpty && PQstatus(connection) == CONNECTION_BAD {
+            return .temporary("The connection to PostgreSQL at \(display) was lost: \(primary)", hint: "The run can be retried.")
+        }
         if state.hasPrefix("08") || state == "40001" || state == "40P01" || state.hasPrefix("53") || state.hasPrefix("57") {
             return .temporary(message, hint: "The run can be retried.")
         }

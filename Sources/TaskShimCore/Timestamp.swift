@@ -64,15 +64,16 @@ public enum Timestamp {
             let sign = chars[index]
             if sign == UInt8(ascii: "Z") || sign == UInt8(ascii: "z") {
                 index += 1
+            } else if (sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-")) && chars.count - index == 3 {
+                guard let oh = number(index + 1, 2) else { return nil }  // +00, as Postgres prints
+                offset = oh * 3600 * (sign == UInt8(ascii: "+") ? 1 : -1)
+                index += 3
             } else if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
                 let compact = chars.count - index == 5  // +0200
                 guard let oh = number(index + 1, 2), let om = number(index + (compact ? 3 : 4), 2) else { return nil }
                 if !compact && chars[index + 3] != 58 { return nil }
                 offset = (oh * 3600 + om * 60) * (sign == UInt8(ascii: "+") ? 1 : -1)
                 index += compact ? 5 : 6
-            } else if chars.count - index == 3, let oh = number(index + 1, 2) {
-                offset = oh * 3600 * (sign == UInt8(ascii: "+") ? 1 : -1)
-                index += 3
             }
             guard index == chars.count else { return nil }
         }

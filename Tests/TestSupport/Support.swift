@@ -1,1 +1,185 @@
+import Foundation
 import TaskShimCore
+
+/// Fails a test loudly when a server it needs is not configured: integration tests never skip.
+public struct MissingServer: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The real local servers that `scripts/test` starts.
+public enum TestServers {
+    /// `TASKSHIM_TEST_DATABASE_URL`, set by scripts/test to the local PostgreSQL.
+    public static func postgresURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["TASKSHIM_TEST_DATABASE_URL"], !url.isEmpty else {
+            throw MissingServer(description: "TASKSHIM_TEST_DATABASE_URL is not set: run the tests through ./scripts/test, which starts PostgreSQL.")
+        }
+        return url
+    }
+}
+
+/// Paths inside the repository, found from this source file.
+public enum RepositoryPaths {
+    public static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static func path(_ relative: String) -> String {
+        root.appendingPathComponent(relative).path
+    }
+
+    /// The `runtime` binary built next to the test bundle.
+    public static var runtimeBinary: String {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("runtime").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/runtime").path
+    }
+}
+
+/// A fresh temporary directory, removed when the value is deinitialised.
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let path: String
+
+    public init() throws {
+        path = NSTemporaryDirectory() + "taskshim-test-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    @discardableResult
+    public func write(_ name: String, _ contents: String) throws -> String {
+        let target = file(name)
+        try contents.write(toFile: target, atomically: true, encoding: .utf8)
+        return target
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// What a finished child process left.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+    public var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+}
+
+/// Runs a program to completion with a clean environment plus `environment`.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                       directory: String? = nil, input: Data? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+    env.merge(environment) { _, new in new }
+    process.environment = env
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = inp
+    try process.run()
+    if let input { inp.fileHandleForWriting.write(input) }
+    try inp.fileHandleForWriting.close()
+    // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var errData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    waitForExit(process)
+    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Polls until the child has exited. `Process.waitUntilExit()` spins a run loop that can hang when
+/// called from a Swift concurrency thread, so tests never call it.
+public func waitForExit(_ process: Process, timeout: TimeInterval = 60) {
+    let end = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < end { usleep(5_000) }
+}
+
+/// A real HTTP server on loopback (Python's http.server) that records every request and answers
+/// with scripted statuses. It plays the telemetry endpoint in tests.
+public final class RecordingReceiver: @unchecked Sendable {
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var headers: [String: String]
+        public var body: String
+        public var clientPort: Int
+
+        /// The body parsed as JSON.
+        public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }
+        /// The `records` array of a telemetry batch.
+        public var records: [[String: Any]] { ((json as? [String: Any])?["records"] as? [[String: Any]]) ?? [] }
+    }
+
+    public let port: Int
+    private let process: Process
+    private let log: TemporaryDirectory
+
+    /// Starts the receiver; `statuses` are answered in turn, the last one repeating.
+    public init(statuses: [String] = ["200"]) throws {
+        log = try TemporaryDirectory()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", RepositoryPaths.path("Tests/Support/http_receiver.py"), log.file("requests.jsonl")] + statuses
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            process.terminate()
+            throw MissingServer(description: "The test HTTP receiver did not start (said '\(text)'); is python3 installed?")
+        }
+        self.port = port
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)/ingest" }
+
+    public var requests: [Request] {
+        guard let text = try? String(contentsOfFile: log.file("requests.jsonl"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return Request(method: object["method"] as? String ?? "", path: object["path"] as? String ?? "",
+                           headers: object["headers"] as? [String: String] ?? [:], body: object["body"] as? String ?? "",
+                           clientPort: object["client_port"] as? Int ?? 0)
+        }
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        waitForExit(process)
+    }
+}
+
+/// A loopback port with nothing listening: connecting is refused at once.
+public func closedPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    close(fd)
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the built `runtime` binary the way a user, cron or a container would.
+struct RuntimeBinaryTests {
+    let demo = RepositoryPaths.path("handlers/SQLTelemetry/examples/demo.sql")
+
+    func runtime(_ arguments: [String], _ environment: [String: String] = [:], in directory: TemporaryDirectory? = nil,
+                 input: Data? = nil) throws -> ProcessResult {
+        try runProcess(RepositoryPaths.runtimeBinary, arguments, environment: environment, directory: directory?.path, input: input)
+    }
+
+    func json(_ line: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    }
+
+    @Test func demoDryRunPrintsRecordsOnStdoutAndLogsOnStderr() throws {
+        let directory = try TemporaryDirectory()
+        let result = try runtime(["exec", demo, "--dry-run"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let records = result.stdoutLines.compactMap(json)
+        #expect(records.count == 9)
+        #expect(result.stdoutLines.count == 9)
+        #expect(records.allSatisfy { $0["granularity"] as? String == "hourly" && $0["telemetry-stream"] as? String == "demo" })
+        let summary = try #require(result.stderrLines.compactMap(json).last)
+        #expect(summary["message"] as? String == "run finished")
+        #expect(summary["exit_code"] as? Int == 0)
+        #expect(summary["records_printed"] as? Int == 9)
+        #expect(summary["trigger"] as? String == "command")
+    }
+
+    @Test func sendsToTheEndpointWithoutLeakingTheKey() throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try RecordingReceiver()
+        let canary = "canary-secret-\(UUID().uuidString)"
+        let result = try runtime(["exec", demo, "--stream-name", "nightly", "--log-level", "debug"],
+                                 ["TELEMETRY_URL": receiver.url, "TELEMETRY_API_KEY": canary,
+                                  "DATABASE_URL_UNUSED": "postgres://u:\(canary)@h/db"], in: directory)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let requests = receiver.requests
+        #expect(requests.count == 1)
+        #expect(requests.first?.headers["authorization"] == canary)
+        #expect(requests.first?.records.count == 9)
+        #expect(requests.first?.records.allSatisfy { $0["telemetry-stream"] as? String == "nightly" } == true)
+        #expect(!result.stdout.contains(canary) && !result.stderr.contains(canary))
+        let summary = try #require(result.stdoutLines.compactMap(json).last)
+        #expect(summary["records_sent"] as? Int == 9)
+        #expect(summary["batches_sent"] as? Int == 1)
+    }
+
+    @Test func explicitWindowIsUsed() throws {
+        let directory = try TemporaryDirectory()
+        let sql = try directory.write("w.sql", "SELECT 'e' AS element_name, :window_start AS timestamp, 'f' AS filter, 1 AS value")
+        let result = try runtime(["exec", sql, "--dry-run", "--start", "2026-03-01T10:00:00Z", "--end", "2026-03-01T11:00:00Z"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(json(result.stdoutLines.first ?? "")?["timestamp"] as? String == "2026-03-01T10:00:00Z")
+    }
+
+    @Test func logicalTimeDrivesTheDefaultWindow() throws {
+        let directory = try TemporaryDirectory()
+        let sql = try directory.write("w.sql", "SELECT 'e' AS element_name, :window_start AS timestamp, 'f' AS filter, 1 AS value")
+        let result = try runtime(["exec", sql, "--dry-run", "--logical-time", "2026-03-01T10:37:00Z"], ["DATA_LATENCY_HOURS": "2"], in: directory)
+        #expect(json(result.stdoutLines.first ?? "")?["timestamp"] as? String == "2026-03-01T07:00:00Z")
+    }
+
+    @Test(arguments: [
+        (["exec", "/nonexistent/report.sql", "--dry-run"], [String: String](), Int32(66), "does not exist"),
+        (["exec", "no-such-handler"], [:], 67, "No handler named 'no-such-handler'"),
+        (["exec", "x.sql", "--start", "2026-01-02T00:00:00Z", "--end", "2026-01-01T00:00:00Z"], [:], 64, "is not before"),
+        (["exec", "x.sql", "--start", "2026-01-02T00:00:00Z"], [:], 64, "go together"),
+        (["exec", "x.sql", "--logical-time", "soon"], [:], 64, "not a date-time"),
+        (["exec", "echo", "--log-level", "loud"], [:], 78, "not a log level"),
+        (["exec", "echo"], ["LOG_LEVEL": "loud"], 78, "LOG_LEVEL=loud"),
+        (["exec", "echo", "--bogus"], [:], 64, "--bogus"),
+    ])
+    func badInputGetsAClearErrorAndItsExitCode(_ arguments: [String], _ environment: [String: String], _ code: Int32, _ message: String) throws {
+        let directory = try TemporaryDirectory()
+        let result = try runtime(arguments, environment, in: directory)
+        #expect(result.status == code, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack dump"))
+    }
+
+    @Test func databaseDownIsATemporaryFailure() throws {
+        let directory = try TemporaryDirectory()
+        let result = try runtime(["exec", demo, "--dry-run"],
+                                 ["DATABASE_URL": "postgres://app:pw-9f8e7d@127.0.0.1:\(closedPort())/db"], in: directory)
+        #expect(result.status == 75)
+        #expect(result.stderr.contains("Cannot connect to PostgreSQL"))
+        #expect(!result.stderr.contains("pw-9f8e7d"))
+    }
+
+    @Test func unsupportedDatabaseURLIsAConfigurationError() throws {
+        let directory = try TemporaryDirectory()
+        let result = try runtime(["exec", demo, "--dry-run"], ["DATABASE_URL": "mysql://x/y"], in: directory)
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("unsupported scheme"))
+    }
+
+    @Test func endpointFailingEndsWithExit75AfterRetries() throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try RecordingReceiver(statuses: ["503"])
+        let result = try runtime(["exec", demo], ["TELEMETRY_URL": receiver.url, "TASKSHIM_RETRY_BASE_MS": "5",
+                                                  "TASKSHIM_HTTP_ATTEMPTS": "3"], in: directory)
+        #expect(result.status == 75)
+        #expect(receiver.requests.count == 3)
+        #expect(result.stderr.contains("answered 503"))
+    }
+
+    @Test func timeoutCancelsALongQuery() throws {
+        let url = try TestServers.postgresURL()
+        let directory = try TemporaryDirectory()
+        let sql = try directory.write("slow.sql", "SELECT 'e' AS element_name, now() AS timestamp, 'f' AS filter, 1 AS value FROM pg_sleep(0.3), generate_series(1, 1000000)")
+        let start = Date()
+        let result = try runtime(["exec", sql, "--dry-run", "--timeout", "0.2"], ["DATABASE_URL": url], in: directory)
+        #expect(result.status == 75)
+        #expect(result.stderr.contains("deadline"))
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+
+    @Test func testConnectionReportsEachDependency() throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try RecordingReceiver()
+        let good = try runtime(["exec", demo, "--test-connection"], ["TELEMETRY_URL": receiver.url, "TELEMETRY_API_KEY": "k-1234"], in: directory)
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect(good.stdoutLines.filter { $0.hasPrefix("ok") }.count == 2)
+        #expect(receiver.requests.first?.headers["authorization"] == "k-1234")
+        #expect(!good.stdout.contains("k-1234"))
+
+        let bad = try runtime(["exec", demo, "--test-connection"], ["TELEMETRY_URL": "http://127.0.0.1:\(closedPort())/"], in: directory)
+        #expect(bad.status == 69)
+        #expect(bad.stdoutLines.contains { $0.hasPrefix("FAIL telemetry endpoint") })
+        #expect(bad.stdoutLines.contains { $0.hasPrefix("ok   database") })
+    }
+
+    @Test func echoReadsTheEventFromAFileOrStdin() throws {
+        let directory = try TemporaryDirectory()
+        let file = try directory.write("event.json", #"{"from":"file"}"#)
+        let fromFile = try runtime(["exec", "echo", "--event", "@\(file)", "--output", "-"], ["TASKSHIM_LOG_FORMAT": "json"], in: directory)
+        #expect(fromFile.stdoutLines.contains(#"{"from":"file"}"#))
+        let fromStdin = try runtime(["exec", "echo", "--event", "-", "--output", directory.file("out.json")], in: directory,
+                                    input: Data(#"{"from":"stdin"}"#.utf8))
+        #expect(fromStdin.status == 0)
+        #expect(try String(contentsOfFile: directory.file("out.json"), encoding: .utf8) == #"{"from":"stdin"}"#)
+    }
+
+    @Test func platformLogFormatsAreSelectedFromTheEnvironment() throws {
+        let directory = try TemporaryDirectory()
+        let gcp = try runtime(["exec", "echo"], ["K_SERVICE": "svc", "GOOGLE_CLOUD_PROJECT": "p"], in: directory)
+        let line = try #require(gcp.stdoutLines.compactMap(json).last)
+        #expect(line["severity"] as? String == "INFO")
+        #expect((line["logging.googleapis.com/labels"] as? [String: String])?["handler"] == "echo")
+        let text = try runtime(["exec", "echo"], ["TASKSHIM_LOG_FORMAT": "text"], in: directory)
+        #expect(text.stdout.contains("INFO  run finished"))
+    }
+
+    @Test func listVersionAndHelpAnswer() throws {
+        let list = try runtime(["list"])
+        #expect(list.stdoutLines == ["echo", "*.sql"])
+        let version = try runtime(["version"])
+        #expect(version.stdoutLines.first?.hasPrefix("runtime ") == true)
+        #expect(version.stdout.contains("libpq"))
+        let help = try runtime(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("exec") && help.stdout.contains("list"))
+        let execHelp = try runtime(["exec", "--help"])
+        #expect(execHelp.stdout.contains("--dry-run") && execHelp.stdout.contains("Exit status"))
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""A recording HTTP receiver for TaskShim's tests: it plays a telemetry endpoint.
+
+Usage: http_receiver.py LOG_FILE [STATUS ...]
+Answers requests with the given statuses in turn (the last one repeats; default 200), appends one
+JSON line per request to LOG_FILE (method, path, headers, body, client port), and prints
+"PORT <n>" on stdout once it listens on 127.0.0.1. A status written as 200:slow=2.5 waits 2.5 s
+before answering; 200:big=N sends an N-byte body.
+"""
+import json
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The parent may have started us with SIGTERM ignored (ignored signals survive exec): restore it.
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+log_path = sys.argv[1]
+script = sys.argv[2:] or ["200"]
+lock = threading.Lock()
+count = [0]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with lock:
+            step = script[min(count[0], len(script) - 1)]
+            count[0] += 1
+            with open(log_path, "a") as log:
+                log.write(json.dumps({
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body.decode("utf-8", "replace"),
+                    "client_port": self.client_address[1],
+                }) + "\n")
+        status, _, option = step.partition(":")
+        payload = b'{"ok":true}'
+        if option.startswith("slow="):
+            time.sleep(float(option[5:]))
+        if option.startswith("big="):
+            payload = b"x" * int(option[4:])
+        self.send_response(int(status))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+print(f"PORT {server.server_address[1]}", flush=True)
+server.serve_forever()

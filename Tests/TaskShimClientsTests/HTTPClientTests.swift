@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import TaskShimClients
+@testable import TaskShimCore
+
+/// Against a real HTTP server on loopback (Python's http.server, Tests/Support/http_receiver.py).
+struct HTTPClientTests {
+    @Test func postsBodyAndHeadersAndReusesTheConnection() async throws {
+        let receiver = try RecordingReceiver()
+        let client = HTTPClient()
+        for index in 1...3 {
+            let response = try await client.send(HTTPRequest(method: "POST", url: receiver.url,
+                                                             headers: [("Content-Type", "application/json"), ("X-N", "\(index)")],
+                                                             body: Data("{\"n\":\(index)}".utf8)))
+            #expect(response.status == 200)
+            #expect(response.header("Content-Type") == "application/json")
+            #expect(String(decoding: response.body, as: UTF8.self) == "{\"ok\":true}")
+        }
+        let requests = receiver.requests
+        #expect(requests.map(\.body) == ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"])
+        #expect(requests.map { $0.headers["x-n"] } == ["1", "2", "3"])
+        #expect(requests.allSatisfy { $0.method == "POST" && $0.path == "/ingest" })
+        #expect(Set(requests.map(\.clientPort)).count == 1, "keep-alive: one TCP connection for all three")
+    }
+
+    @Test func nonSuccessStatusesAreReturnedNotThrown() async throws {
+        let receiver = try RecordingReceiver(statuses: ["503"])
+        let response = try await HTTPClient().send(HTTPRequest(url: receiver.url))
+        #expect(response.status == 503)
+    }
+
+    @Test func refusedConnectionIsTemporary() async throws {
+        let port = closedPort()
+        do {
+            _ = try await HTTPClient().send(HTTPRequest(url: "http://127.0.0.1:\(port)/x?token=secret-in-query"))
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .temporaryFailure)
+            #expect(error.message.contains("127.0.0.1:\(port)"))
+            #expect(!error.description.contains("secret-in-query"))
+        }
+    }
+
+    @Test func slowServerTimesOut() async throws {
+        let receiver = try RecordingReceiver(statuses: ["200:slow=3"])
+        let client = HTTPClient(options: .init(requestTimeout: .milliseconds(300)))
+        let start = Date()
+        do {
+            _ = try await client.send(HTTPRequest(url: receiver.url))
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .temporaryFailure)
+            #expect(error.message.contains("timed out"))
+        }
+        #expect(Date().timeIntervalSince(start) < 2)
+    }
+
+    @Test func oversizedResponseIsRefused() async throws {
+        let receiver = try RecordingReceiver(statuses: ["200:big=100000"])
+        let client = HTTPClient(options: .init(maxResponseBytes: 1000))
+        do {
+            _ = try await client.send(HTTPRequest(url: receiver.url))
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .protocolError)
+        }
+    }
+
+    @Test func badURLIsAConfigurationError() async throws {
+        do {
+            _ = try await HTTPClient().send(HTTPRequest(url: "ftp://example.invalid/x"))
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .configuration)
+        }
+    }
+
+    @Test func libraryVersionsAreReported() {
+        let names = LibraryVersions.all.map(\.name)
+        #expect(names == ["libpq", "libcurl", "openssl", "sqlite", "hiredis"])
+        #expect(LibraryVersions.all.allSatisfy { !$0.version.isEmpty && $0.version.first!.isNumber || $0.version.hasPrefix("OpenSSL") })
+    }
+}
