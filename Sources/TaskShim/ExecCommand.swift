@@ -76,12 +76,9 @@ struct ExecCommand: AsyncParsableCommand {
 
     private func execute(runtime: Runtime, io: Runtime.IO) async throws(TaskShimError) {
         let logWriter = dryRun ? io.standardError : io.standardOutput
-        let redactor = Redactor()
-        redactor.addSecrets(from: io.environment)
-        let level: Logger.Level
-        if let logLevel { level = try Logger.Level(parsing: logLevel) } else { level = try Logger.Level.from(environment: io.environment) }
-        let format = try LogFormat.detect(environment: io.environment, isTerminal: io.isTerminal)
-        let setup = LogSetup(format: format, level: level, writer: logWriter, redactor: redactor, environment: .init(io.environment))
+        let setup = try LogSetup.resolve(environment: io.environment, writer: logWriter, isTerminal: io.isTerminal,
+                                         levelOverride: logLevel)
+        let redactor = setup.redactor
         let logger = setup.makeLogger(label: "taskshim.exec")
 
         let handler = try runtime.registry.resolve(target)
@@ -138,17 +135,7 @@ struct ExecCommand: AsyncParsableCommand {
     }
 
     private func interval() throws(TaskShimError) -> DateInterval? {
-        guard let start, let end else { return nil }
-        guard let from = Timestamp.parse(start) else {
-            throw .usage("--start '\(start)' is not a date-time.", hint: "Use RFC 3339, for example 2026-11-22T08:00:00Z.")
-        }
-        guard let to = Timestamp.parse(end) else {
-            throw .usage("--end '\(end)' is not a date-time.", hint: "Use RFC 3339, for example 2026-11-22T09:00:00Z.")
-        }
-        guard from < to else {
-            throw .usage("--start \(start) is not before --end \(end).", hint: "Swap them or widen the window.")
-        }
-        return DateInterval(start: from, end: to)
+        try DateInterval.parsing(start: start, end: end)
     }
 
     /// The event bytes, with `--stream-name` merged into a JSON object event.

@@ -18,8 +18,10 @@ public struct LogSetup: Sendable {
         self.environment = environment
     }
 
-    /// Resolves format and level from the environment; `levelOverride` (a `--log-level` flag) wins.
-    public static func resolve(environment: Environment, writer: FileDescriptorWriter,
+    /// Resolves format and level from the environment (see ``LogFormat/detect(environment:isTerminal:)`` and
+    /// ``Logging/Logger/Level/from(environment:)``); `levelOverride` (a `--log-level` flag) wins. The
+    /// redactor starts with the environment's secret-looking values.
+    public static func resolve(environment: Environment, writer: any LineWriter, isTerminal: Bool,
                                levelOverride: String? = nil) throws(TaskShimError) -> LogSetup {
         let redactor = Redactor()
         redactor.addSecrets(from: environment)
@@ -29,9 +31,8 @@ public struct LogSetup: Sendable {
         } else {
             level = try Logger.Level.from(environment: environment)
         }
-        return LogSetup(format: try LogFormat.detect(environment: environment, isTerminal: writer.isTerminal),
-                        level: level, writer: writer, redactor: redactor,
-                        environment: .init(environment))
+        return LogSetup(format: try LogFormat.detect(environment: environment, isTerminal: isTerminal),
+                        level: level, writer: writer, redactor: redactor, environment: .init(environment))
     }
 
     /// A logger writing with this setup, without touching swift-log's global bootstrap (for tests

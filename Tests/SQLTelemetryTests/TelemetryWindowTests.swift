@@ -25,7 +25,7 @@ struct TelemetryWindowTests {
     }
 
     @Test func explicitRangeWins() throws {
-        let explicit = try #require(try TelemetryWindow.explicit(start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00+00:00"))
+        let explicit = try #require(try DateInterval.parsing(start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00+00:00"))
         let window = TelemetryWindow.compute(logicalTime: Date(), latencyHours: 1, explicit: explicit)
         #expect(window.duration == 86_400)
         #expect(window.start == time("2026-01-01T00:00:00Z"))
@@ -35,7 +35,7 @@ struct TelemetryWindowTests {
                       ("yesterday", "2026-01-01T00:00:00Z"), ("2026-01-01T00:00:00Z", "soon")])
     func badRangesAreUsageErrors(_ pair: (String, String)) {
         do {
-            _ = try TelemetryWindow.explicit(start: pair.0, end: pair.1)
+            _ = try DateInterval.parsing(start: pair.0, end: pair.1)
             Issue.record("expected an error")
         } catch {
             #expect(error.status == .usage)
@@ -43,6 +43,6 @@ struct TelemetryWindowTests {
     }
 
     @Test func startWithoutEndIsAUsageError() {
-        #expect(throws: TaskShimError.self) { try TelemetryWindow.explicit(start: "2026-01-01T00:00:00Z", end: nil) }
+        #expect(throws: TaskShimError.self) { try DateInterval.parsing(start: "2026-01-01T00:00:00Z", end: nil) }
     }
 }

@@ -31,7 +31,7 @@ public struct SQLTelemetryHandler: Handler {
             guard let text = value as? String else { throw .data("The event field \(key) must be a string.") }
             return text
         }
-        let interval = try TelemetryWindow.explicit(start: try string("start"), end: try string("end"))
+        let interval = try DateInterval.parsing(start: try string("start"), end: try string("end"))
         return Options(streamName: try string("stream_name"), interval: interval ?? invocation.dataInterval)
     }
 
