@@ -80,6 +80,10 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             return TaskShimError(.noPermission, "PostgreSQL at \(display) refused the credentials: \(message)",
                                  hint: "Check the user and password in DATABASE_URL.")
         }
+        if lower.contains("certificate") || lower.contains("sslmode") || lower.contains("does not support ssl") {
+            return .configuration("TLS to PostgreSQL at \(display) failed: \(message)",
+                                  hint: "Check sslmode and sslrootcert in DATABASE_URL; verify-full needs the server's CA.")
+        }
         if lower.contains("does not exist") {
             return .configuration("PostgreSQL at \(display): \(message)", hint: "Check the database name in DATABASE_URL.")
         }

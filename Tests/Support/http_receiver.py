@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A recording HTTP receiver for TaskShim's tests: it plays a telemetry endpoint.
 
-Usage: http_receiver.py LOG_FILE [STATUS ...]
+Usage: http_receiver.py [--tls CERT KEY] LOG_FILE [STATUS ...]
 Answers requests with the given statuses in turn (the last one repeats; default 200), appends one
 JSON line per request to LOG_FILE (method, path, headers, body, client port), and prints
 "PORT <n>" on stdout once it listens on 127.0.0.1. A status written as 200:slow=2.5 waits 2.5 s
@@ -9,6 +9,7 @@ before answering; 200:big=N sends an N-byte body.
 """
 import json
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -17,8 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # The parent may have started us with SIGTERM ignored (ignored signals survive exec): restore it.
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
-log_path = sys.argv[1]
-script = sys.argv[2:] or ["200"]
+args = sys.argv[1:]
+tls = None
+if args[:1] == ["--tls"]:
+    tls, args = (args[1], args[2]), args[3:]
+log_path = args[0]
+script = args[1:] or ["200"]
 lock = threading.Lock()
 count = [0]
 
@@ -61,5 +66,9 @@ class Handler(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+if tls:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"PORT {server.server_address[1]}", flush=True)
 server.serve_forever()

@@ -67,6 +67,24 @@ struct HTTPClientTests {
         }
     }
 
+    @Test func tlsIsVerifiedByDefault() async throws {
+        let certificate = try SelfSignedCertificate()
+        let receiver = try RecordingReceiver(tls: certificate)
+        do {
+            _ = try await HTTPClient().send(HTTPRequest(url: receiver.url))
+            Issue.record("an untrusted certificate must be refused")
+        } catch let error as TaskShimError {
+            #expect(error.status == .unavailable)
+            #expect(error.message.contains("TLS verification"))
+            #expect(error.hint.contains("TASKSHIM_CA_FILE"))
+        }
+        #expect(receiver.requests.isEmpty)
+        let trusting = HTTPClient(options: .init(caFile: certificate.certificate))
+        let response = try await trusting.send(HTTPRequest(method: "POST", url: receiver.url, body: Data("{}".utf8)))
+        #expect(response.status == 200)
+        #expect(receiver.requests.count == 1)
+    }
+
     @Test func badURLIsAConfigurationError() async throws {
         do {
             _ = try await HTTPClient().send(HTTPRequest(url: "ftp://example.invalid/x"))

@@ -100,6 +100,20 @@ import TestSupport
         }
     }
 
+    @Test func tlsWithVerifyFullChecksTheCertificate() async throws {
+        let url = try TestServers.postgresURL()
+        let trusted = try await PostgresConnection.connect(url: url + "?sslmode=verify-full&sslrootcert=\(try TestServers.postgresCertificate())")
+        #expect(try await trusted.all("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [SQLRow(["t"])])
+        let stranger = try SelfSignedCertificate()
+        do {
+            _ = try await PostgresConnection.connect(url: url + "?sslmode=verify-full&sslrootcert=\(stranger.certificate)")
+            Issue.record("a server certificate from another CA must be refused")
+        } catch let error as TaskShimError {
+            #expect(error.status == .configuration)
+            #expect(error.message.contains("certificate"))
+        }
+    }
+
     @Test func serverGoingAwayMidSessionIsTemporary() async throws {
         let url = try TestServers.postgresURL()
         let victim = try await PostgresConnection.connect(url: url)

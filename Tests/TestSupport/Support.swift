@@ -15,6 +15,14 @@ public enum TestServers {
         }
         return url
     }
+
+    /// `TASKSHIM_TEST_DATABASE_CA`: the certificate the local PostgreSQL serves TLS with.
+    public static func postgresCertificate() throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["TASKSHIM_TEST_DATABASE_CA"], !path.isEmpty else {
+            throw MissingServer(description: "TASKSHIM_TEST_DATABASE_CA is not set: run the tests through ./scripts/test.")
+        }
+        return path
+    }
 }
 
 /// Paths inside the repository, found from this source file.
@@ -129,12 +137,18 @@ public final class RecordingReceiver: @unchecked Sendable {
     private let process: Process
     private let log: TemporaryDirectory
 
-    /// Starts the receiver; `statuses` are answered in turn, the last one repeating.
-    public init(statuses: [String] = ["200"]) throws {
+    public let scheme: String
+
+    /// Starts the receiver; `statuses` are answered in turn, the last one repeating. With `tls`, it
+    /// serves HTTPS with that certificate.
+    public init(statuses: [String] = ["200"], tls: SelfSignedCertificate? = nil) throws {
         log = try TemporaryDirectory()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", RepositoryPaths.path("Tests/Support/http_receiver.py"), log.file("requests.jsonl")] + statuses
+        let tlsArguments = tls.map { ["--tls", $0.certificate, $0.key] } ?? []
+        scheme = tls == nil ? "http" : "https"
+        process.arguments = ["python3", RepositoryPaths.path("Tests/Support/http_receiver.py")] + tlsArguments
+            + [log.file("requests.jsonl")] + statuses
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -152,7 +166,7 @@ public final class RecordingReceiver: @unchecked Sendable {
         self.port = port
     }
 
-    public var url: String { "http://127.0.0.1:\(port)/ingest" }
+    public var url: String { "\(scheme)://127.0.0.1:\(port)/ingest" }
 
     public var requests: [Request] {
         guard let text = try? String(contentsOfFile: log.file("requests.jsonl"), encoding: .utf8) else { return [] }
@@ -167,6 +181,23 @@ public final class RecordingReceiver: @unchecked Sendable {
     deinit {
         kill(process.processIdentifier, SIGKILL)
         waitForExit(process)
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command.
+public final class SelfSignedCertificate: @unchecked Sendable {
+    private let directory: TemporaryDirectory
+    public var certificate: String { directory.file("cert.pem") }
+    public var key: String { directory.file("key.pem") }
+
+    public init() throws {
+        directory = try TemporaryDirectory()
+        let result = try runProcess("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                                                      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                                                      "-keyout", directory.file("key.pem"), "-out", directory.file("cert.pem")])
+        guard result.status == 0 else {
+            throw MissingServer(description: "openssl could not make a test certificate: \(result.stderr)")
+        }
     }
 }
 
