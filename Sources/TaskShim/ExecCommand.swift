@@ -109,7 +109,18 @@ struct ExecCommand: AsyncParsableCommand {
             return
         }
 
-        let outcome = await runner.run(handler, invocation)
+        let run = Task { await runner.run(handler, invocation) }
+        let received = ReceivedSignal()
+        let watcher = SignalWatcher { number in
+            received.set(number)
+            run.cancel()
+        }
+        let outcome = await run.value
+        watcher.cancel()
+        if let number = received.value {
+            throw TaskShimError.temporary("Stopped by \(SignalWatcher.name(number)) before the run finished.",
+                                          hint: "The run can be retried; records already sent are not sent again only if the endpoint honours Idempotency-Key.")
+        }
         if let error = outcome.error { throw error }
         if let output {
             if output == "-" {
@@ -164,4 +175,13 @@ struct ExecCommand: AsyncParsableCommand {
             throw .data("The event cannot be re-encoded with stream_name: \(error).")
         }
     }
+}
+
+/// The signal that stopped a run, if any.
+final class ReceivedSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var number: Int32?
+
+    func set(_ value: Int32) { lock.withLock { if number == nil { number = value } } }
+    var value: Int32? { lock.withLock { number } }
 }

@@ -15,6 +15,8 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     private var connection: OpaquePointer?
     private let queue: BlockingQueue
     private var busy = false
+    /// libpq's cancel object: `PQcancel` on it is safe from any thread while a query runs.
+    private let cancelHandle: OpaquePointer?
 
     /// Connection settings besides the URL.
     public struct Options: Sendable {
@@ -32,12 +34,22 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
 
     private init(connection: OpaquePointer, displayName: String) {
         self.connection = connection
+        self.cancelHandle = PQgetCancel(connection)
         self.displayName = displayName
         self.queue = BlockingQueue(label: "taskshim.postgres")
     }
 
     deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
         if let connection { PQfinish(connection) }
+    }
+
+    /// Asks the server to cancel the statement in flight (the task waiting for it was cancelled).
+    /// The statement then fails with SQLSTATE 57014, which the waiting call reports.
+    func cancelRunningQuery() {
+        guard let cancelHandle else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
     }
 
     /// Connects to a `postgres://` or `postgresql://` URL (or a libpq keyword string). TLS follows the
@@ -121,6 +133,14 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
 
     /// Reads up to `max` rows of the query in flight, on the connection's thread.
     fileprivate func fetch(max: Int, sql: String) async throws -> (columns: [String], rows: [SQLRow], done: Bool) {
+        try await withTaskCancellationHandler {
+            try await fetchRows(max: max, sql: sql)
+        } onCancel: {
+            cancelRunningQuery()
+        }
+    }
+
+    private func fetchRows(max: Int, sql: String) async throws -> (columns: [String], rows: [SQLRow], done: Bool) {
         let display = displayName
         return try await queue.run { [self] in
             guard let connection else { throw TaskShimError.temporary("The PostgreSQL connection is closed.") }

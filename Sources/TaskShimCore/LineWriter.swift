@@ -7,6 +7,14 @@ import Glibc
 public protocol LineWriter: Sendable {
     /// Writes `line` followed by a newline.
     func write(line: String)
+    /// Writes each line followed by a newline, as one write where the destination allows.
+    func write(lines: [String])
+}
+
+extension LineWriter {
+    public func write(lines: [String]) {
+        for line in lines { write(line: line) }
+    }
 }
 
 /// Writes lines to a file descriptor (stdout, stderr) with one `write(2)` per line, so lines from
@@ -28,6 +36,20 @@ public final class FileDescriptorWriter: LineWriter, @unchecked Sendable {
     public func write(line: String) {
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
+        writeAll(bytes)
+    }
+
+    public func write(lines: [String]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
+        for line in lines {
+            bytes.append(contentsOf: line.utf8)
+            bytes.append(0x0A)
+        }
+        writeAll(bytes)
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
         bytes.withUnsafeBytes { buffer in
@@ -36,7 +58,7 @@ public final class FileDescriptorWriter: LineWriter, @unchecked Sendable {
                 let n = Glibc.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return  // stdout closed: nothing sensible left to do with a log line
+                    return  // stdout closed: nothing sensible left to do with the output
                 }
                 offset += n
             }

@@ -116,7 +116,30 @@ struct RuntimeBinaryTests {
         let result = try runtime(["exec", sql, "--dry-run", "--timeout", "0.2"], ["DATABASE_URL": url], in: directory)
         #expect(result.status == 75)
         #expect(result.stderr.contains("deadline"))
-        #expect(Date().timeIntervalSince(start) < 30)
+        // The server was told to cancel: the run does not wait for the query to finish.
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+
+    @Test func sigtermMidRunCancelsTheQueryAndExits75() async throws {
+        let url = try TestServers.postgresURL()
+        let directory = try TemporaryDirectory()
+        let marker = "sigterm_probe_\(UInt32.random(in: 0...UInt32.max))"
+        let sql = try directory.write("slow.sql", "SELECT '\(marker)' AS element_name, now() AS timestamp, 'f' AS filter, 1 AS value FROM pg_sleep(60)")
+        let start = Date()
+        let result = try runProcess(RepositoryPaths.runtimeBinary, ["exec", sql, "--dry-run"], environment: ["DATABASE_URL": url],
+                                    directory: directory.path) { pid in
+            usleep(1_000_000)
+            kill(pid, SIGTERM)
+        }
+        #expect(result.status == 75, "\(result.stderr)")
+        #expect(result.stderr.contains("Stopped by SIGTERM"))
+        #expect(Date().timeIntervalSince(start) < 10)
+        let summary = result.stderrLines.compactMap(json).last
+        #expect(summary?["exit_code"] as? Int == 75)
+        // Nothing is left running on the server.
+        let check = try runProcess("/usr/bin/env", ["psql", "-X", "-tA", url, "-c",
+                                                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%\(marker)%' AND pid <> pg_backend_pid()"])
+        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
     @Test func testConnectionReportsEachDependency() throws {

@@ -76,6 +76,23 @@ import TestSupport
         }
     }
 
+    @Test func cancellingTheTaskCancelsTheStatementAndKeepsTheConnection() async throws {
+        let database = try await PostgresConnection.connect(url: try TestServers.postgresURL())
+        let start = Date()
+        let task = Task { try await database.all("SELECT pg_sleep(30)") }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .temporaryFailure)
+            #expect(error.message.contains("57014"))
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(try await database.all("SELECT 'still usable'") == [SQLRow(["still usable"])])
+    }
+
     @Test func refusedConnectionIsTemporaryAndNamesTheServer() async throws {
         let port = closedPort()
         do {

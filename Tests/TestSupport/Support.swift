@@ -78,9 +78,11 @@ public struct ProcessResult: Sendable {
     public var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
 }
 
-/// Runs a program to completion with a clean environment plus `environment`.
+/// Runs a program to completion with a clean environment plus `environment`. `whileRunning` is
+/// called with the child's pid once it has started (to signal it mid-run).
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                       directory: String? = nil, input: Data? = nil) throws -> ProcessResult {
+                       directory: String? = nil, input: Data? = nil,
+                       whileRunning: (@Sendable (Int32) -> Void)? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -95,6 +97,10 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     try process.run()
     if let input { inp.fileHandleForWriting.write(input) }
     try inp.fileHandleForWriting.close()
+    if let whileRunning {
+        let pid = process.processIdentifier
+        DispatchQueue.global().async { whileRunning(pid) }
+    }
     // Read both pipes concurrently so a chatty child cannot block on a full pipe.
     let group = DispatchGroup()
     nonisolated(unsafe) var errData = Data()

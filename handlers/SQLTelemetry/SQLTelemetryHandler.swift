@@ -127,7 +127,7 @@ public struct SQLTelemetryHandler: Handler {
                 metrics.add("records_sent", batch.count)
                 metrics.add("batches_sent")
             } else {
-                for record in batch { context.output.write(line: record.json) }
+                context.output.write(lines: batch.map(\.json))
                 metrics.add("records_printed", batch.count)
             }
             batch.removeAll(keepingCapacity: true)
