@@ -91,7 +91,7 @@ struct ExecCommand: AsyncParsableCommand {
             attempt: attempt ?? Self.platformAttempt(io.environment),
             deadline: timeout.map { Date().addingTimeInterval($0) },
             dryRun: dryRun)
-        let secrets = EnvironmentSecrets(environment: io.environment, redactor: redactor)
+        let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
         let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
 
         if testConnection {

@@ -128,11 +128,14 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             busy = true
             return []
         }
-        return PostgresCursor(owner: self, sql: sql, columns: columns)
+        return BatchCursor(columns: columns, fetch: { [self] max in try await fetch(max: max, sql: sql) },
+                           release: { [self] finished in
+                               if !finished { Task { await discardRemaining() } }
+                           })
     }
 
     /// Reads up to `max` rows of the query in flight, on the connection's thread.
-    fileprivate func fetch(max: Int, sql: String) async throws -> (columns: [String], rows: [SQLRow], done: Bool) {
+    private func fetch(max: Int, sql: String) async throws -> RowBatch {
         try await withTaskCancellationHandler {
             try await fetchRows(max: max, sql: sql)
         } onCancel: {
@@ -140,7 +143,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    private func fetchRows(max: Int, sql: String) async throws -> (columns: [String], rows: [SQLRow], done: Bool) {
+    private func fetchRows(max: Int, sql: String) async throws -> RowBatch {
         let display = displayName
         return try await queue.run { [self] in
             guard let connection else { throw TaskShimError.temporary("The PostgreSQL connection is closed.") }
@@ -176,7 +179,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     }
 
     /// Drains what is left of a result so the connection is usable again.
-    fileprivate func discardRemaining() async {
+    private func discardRemaining() async {
         _ = try? await queue.run { [self] in
             guard let connection, busy else { return }
             while let result = PQgetResult(connection) { PQclear(result) }
@@ -219,48 +222,6 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
 struct UnsafeSendablePointer: @unchecked Sendable {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
-}
-
-final class PostgresCursor: SQLRowCursor, @unchecked Sendable {
-    private let owner: PostgresConnection
-    private let sql: String
-    private let lock = NSLock()
-    private var _columns: [String]
-    private var finished = false
-
-    init(owner: PostgresConnection, sql: String, columns: [String]) {
-        self.owner = owner
-        self.sql = sql
-        self._columns = columns
-    }
-
-    deinit {
-        if !finished {
-            let owner = owner
-            Task { await owner.discardRemaining() }
-        }
-    }
-
-    var columns: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return _columns
-    }
-
-    func next(max: Int) async throws -> [SQLRow] {
-        if lock.withLock({ finished }) { return [] }
-        do {
-            let (columns, rows, done) = try await owner.fetch(max: max, sql: sql)
-            lock.withLock {
-                if !columns.isEmpty { _columns = columns }
-                if done { finished = true }
-            }
-            return rows
-        } catch {
-            lock.withLock { finished = true }
-            throw error
-        }
-    }
 }
 
 func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {

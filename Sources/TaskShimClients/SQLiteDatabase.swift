@@ -122,7 +122,8 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
             }
             return UnsafeSendablePointer(statement)
         }
-        return SQLiteCursor(owner: self, statement: prepared.pointer)
+        return BatchCursor(fetch: { [self] max in try await step(prepared, max: max) },
+                           release: { [self] _ in finalize(prepared) })
     }
 
     private static func bind(_ value: SQLValue, at index: Int32, in statement: OpaquePointer) {
@@ -134,9 +135,8 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    fileprivate func step(_ statement: OpaquePointer, max: Int) async throws -> (columns: [String], rows: [SQLRow], done: Bool) {
+    private func step(_ box: UnsafeSendablePointer, max: Int) async throws -> RowBatch {
         let path = displayName
-        let box = UnsafeSendablePointer(statement)
         return try await queue.run { [self] in
             let statement = box.pointer
             let width = sqlite3_column_count(statement)
@@ -159,46 +159,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    fileprivate func finalize(_ statement: OpaquePointer) {
-        let box = UnsafeSendablePointer(statement)
+    private func finalize(_ box: UnsafeSendablePointer) {
         queue.sync { _ = sqlite3_finalize(box.pointer) }
-    }
-}
-
-final class SQLiteCursor: SQLRowCursor, @unchecked Sendable {
-    private let owner: SQLiteDatabase
-    private let statement: OpaquePointer
-    private let lock = NSLock()
-    private var _columns: [String] = []
-    private var finished = false
-
-    init(owner: SQLiteDatabase, statement: OpaquePointer) {
-        self.owner = owner
-        self.statement = statement
-    }
-
-    deinit {
-        owner.finalize(statement)
-    }
-
-    var columns: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return _columns
-    }
-
-    func next(max: Int) async throws -> [SQLRow] {
-        if lock.withLock({ finished }) { return [] }
-        do {
-            let (columns, rows, done) = try await owner.step(statement, max: max)
-            lock.withLock {
-                _columns = columns
-                if done { finished = true }
-            }
-            return rows
-        } catch {
-            lock.withLock { finished = true }
-            throw error
-        }
     }
 }

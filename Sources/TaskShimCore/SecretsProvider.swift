@@ -21,3 +21,18 @@ public struct EnvironmentSecrets: SecretsProvider {
         return value
     }
 }
+
+/// The secrets provider `SECRETS_PROVIDER` names.
+public enum SecretsProviders {
+    /// `env` (or unset) reads environment variables. The seeds' `aws`, `gcp` and `azure` are refused with
+    /// a configuration error until their providers exist, rather than silently reading the environment.
+    public static func make(environment: Environment, redactor: Redactor) throws(TaskShimError) -> any SecretsProvider {
+        switch environment["SECRETS_PROVIDER"]?.lowercased() {
+        case nil, "env":
+            return EnvironmentSecrets(environment: environment, redactor: redactor)
+        case let other?:
+            throw .configuration("SECRETS_PROVIDER=\(other) is not available in this version of runtime.",
+                                 hint: "Use SECRETS_PROVIDER=env (the default) and pass secrets as environment variables.")
+        }
+    }
+}

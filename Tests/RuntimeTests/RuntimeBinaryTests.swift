@@ -73,6 +73,7 @@ struct RuntimeBinaryTests {
         (["exec", "echo", "--log-level", "loud"], [:], 78, "not a log level"),
         (["exec", "echo"], ["LOG_LEVEL": "loud"], 78, "LOG_LEVEL=loud"),
         (["exec", "echo", "--bogus"], [:], 64, "--bogus"),
+        (["exec", "echo"], ["SECRETS_PROVIDER": "vault"], 78, "SECRETS_PROVIDER=vault"),
     ])
     func badInputGetsAClearErrorAndItsExitCode(_ arguments: [String], _ environment: [String: String], _ code: Int32, _ message: String) throws {
         let directory = try TemporaryDirectory()
