@@ -89,7 +89,7 @@ import TestSupport
             #expect(error.status == .temporaryFailure)
             #expect(error.message.contains("57014"))
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 15)  // pg_sleep(30) was cut short
         #expect(try await database.all("SELECT 'still usable'") == [SQLRow(["still usable"])])
     }
 
