@@ -42,7 +42,7 @@ struct ExecCommand: AsyncParsableCommand {
     @Flag(name: .customLong("test-connection"), help: "Check that the handler's database and endpoint answer, then exit.")
     var testConnection = false
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, warning, error or critical; default LOG_LEVEL or info.", valueName: "level"))
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical; default LOG_LEVEL, else AWS_LAMBDA_LOG_LEVEL, else info.", valueName: "level"))
     var logLevel: String?
 
     @Option(name: .long, help: ArgumentHelp("Cancel the handler after this many seconds and exit 75.", valueName: "seconds"))
@@ -66,19 +66,28 @@ struct ExecCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let (runtime, io) = Runtime.current else { return }
+        let redactor = Redactor()
+        redactor.addSecrets(from: io.environment)
         do {
-            try await execute(runtime: runtime, io: io)
+            try await execute(runtime: runtime, io: io, redactor: redactor)
         } catch {
-            io.standardError.write(line: "runtime: \(error.description)")
+            io.standardError.write(line: "runtime: " + redactor.redact(error.description))
             throw ExitCode(error.status.rawValue)
         }
     }
 
-    private func execute(runtime: Runtime, io: Runtime.IO) async throws(TaskShimError) {
+    private func execute(runtime: Runtime, io: Runtime.IO, redactor: Redactor) async throws(TaskShimError) {
+        // With --dry-run stdout carries the records, so the logs go to stderr (and its terminal-ness
+        // picks the format).
         let logWriter = dryRun ? io.standardError : io.standardOutput
-        let setup = try LogSetup.resolve(environment: io.environment, writer: logWriter, isTerminal: io.isTerminal,
-                                         levelOverride: logLevel)
-        let redactor = setup.redactor
+        var setup = try LogSetup.resolve(environment: io.environment, writer: logWriter,
+                                         isTerminal: dryRun ? io.standardErrorIsTerminal : io.isTerminal)
+        if let logLevel {
+            do { setup.level = try Logger.Level(parsing: logLevel) } catch {
+                throw .usage("--log-level \(logLevel) is not a log level.", hint: error.hint)
+            }
+        }
+        setup.redactor = redactor
         let logger = setup.makeLogger(label: "taskshim.exec")
 
         let handler = try runtime.registry.resolve(target)
@@ -103,8 +112,8 @@ struct ExecCommand: AsyncParsableCommand {
                 io.standardOutput.write(line: redactor.redact("\(check.ok ? "ok  " : "FAIL") \(check.dependency): \(check.detail)"))
             }
             if checks.isEmpty { io.standardOutput.write(line: "ok   \(handler.name) has no dependencies to check") }
-            if checks.contains(where: { !$0.ok }) {
-                throw TaskShimError(.unavailable, "A dependency check failed.", hint: "See the FAIL lines above.")
+            if let failed = checks.first(where: { !$0.ok }), let status = failed.failure {
+                throw TaskShimError(status, "The \(failed.dependency) check failed.", hint: "See the FAIL lines above.")
             }
             return
         }
@@ -119,7 +128,7 @@ struct ExecCommand: AsyncParsableCommand {
         watcher.cancel()
         if let number = received.value {
             throw TaskShimError.temporary("Stopped by \(SignalWatcher.name(number)) before the run finished.",
-                                          hint: "The run can be retried; records already sent are not sent again only if the endpoint honours Idempotency-Key.")
+                                          hint: "The run can be retried; a retry of the same window sends the same Idempotency-Key values.")
         }
         if let error = outcome.error { throw error }
         if let output {

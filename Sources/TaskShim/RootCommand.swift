@@ -3,7 +3,7 @@ import ArgumentParser
 struct RootCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runtime",
-        abstract: "Run scheduled tasks and background jobs under Lambda, Cloud Run, ECS, cron and queues.",
+        abstract: "Run scheduled tasks: one binary for cron, systemd timers, Cloud Run jobs and ECS tasks.",
         discussion: """
             One binary, every trigger: `runtime exec` runs a handler once (cron, systemd timers, Cloud Run \
             jobs, ECS scheduled tasks) and exits with a sysexits status.

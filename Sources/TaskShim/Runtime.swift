@@ -24,19 +24,23 @@ public struct Runtime: Sendable {
         public var environment: Environment
         public var standardOutput: any LineWriter
         public var standardError: any LineWriter
-        /// Whether output goes to a terminal (selects the text log format).
+        /// Whether stdout is a terminal (selects the text log format).
         public var isTerminal: Bool
+        /// Whether stderr is a terminal (for logs sent there, as with `--dry-run`).
+        public var standardErrorIsTerminal: Bool
         public var standardInput: @Sendable () -> Data
 
         public init(environment: Environment = Environment(),
                     standardOutput: any LineWriter = FileDescriptorWriter.standardOutput,
                     standardError: any LineWriter = FileDescriptorWriter.standardError,
                     isTerminal: Bool = FileDescriptorWriter.standardOutput.isTerminal,
+                    standardErrorIsTerminal: Bool = FileDescriptorWriter.standardError.isTerminal,
                     standardInput: @escaping @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) {
             self.environment = environment
             self.standardOutput = standardOutput
             self.standardError = standardError
             self.isTerminal = isTerminal
+            self.standardErrorIsTerminal = standardErrorIsTerminal
             self.standardInput = standardInput
         }
     }

@@ -1,7 +1,8 @@
 import Dispatch
 
-/// A serial queue on its own thread for one C handle's blocking calls, so they never occupy the
-/// cooperative thread pool. Calls run one at a time, in order, as a C connection requires.
+/// A serial dispatch queue for one C handle's blocking calls, so they run on dispatch's worker threads
+/// and never occupy the cooperative thread pool. Calls run one at a time, in order, as a C connection
+/// requires.
 final class BlockingQueue: Sendable {
     private let queue: DispatchQueue
 

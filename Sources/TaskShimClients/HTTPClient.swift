@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Synchronization
 import TaskShimCore
 
 /// An HTTP request for ``HTTPClient``.
@@ -72,17 +73,22 @@ public final class HTTPClient: @unchecked Sendable {
 
     /// Sends a request and returns the response, whatever its status. Throws a temporary error when
     /// the server cannot be reached or times out, and a permanent one for a bad URL or a failed TLS check.
+    /// Cancelling the calling task aborts the transfer within about a second.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await queue.run { [self] in try perform(request) }
+        let sink = ResponseSink(limit: options.maxResponseBytes)
+        return try await withTaskCancellationHandler {
+            try await queue.run { [self] in try perform(request, sink: sink) }
+        } onCancel: {
+            sink.cancelled.store(true, ordering: .relaxed)
+        }
     }
 
-    private func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, sink: ResponseSink) throws -> HTTPResponse {
         if handle == nil { handle = OpaquePointer(curl_easy_init()) }
         guard let rawHandle = handle.map({ UnsafeMutableRawPointer($0) }) else {
             throw TaskShimError.temporary("libcurl could not create a handle.")
         }
         curl_easy_reset(rawHandle)  // keeps the connection cache, forgets the last request's options
-        let sink = ResponseSink(limit: options.maxResponseBytes)
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
@@ -114,6 +120,9 @@ public final class HTTPClient: @unchecked Sendable {
                 taskshim_curl_setopt_pointer(rawHandle, CURLOPT_WRITEDATA, context)
                 taskshim_curl_setopt_write(rawHandle, CURLOPT_HEADERFUNCTION, curlWriteHeader)
                 taskshim_curl_setopt_pointer(rawHandle, CURLOPT_HEADERDATA, context)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_NOPROGRESS, 0)
+                taskshim_curl_setopt_xferinfo(rawHandle, CURLOPT_XFERINFOFUNCTION, curlProgress)
+                taskshim_curl_setopt_pointer(rawHandle, CURLOPT_XFERINFODATA, context)
                 switch request.method.uppercased() {
                 case "GET": taskshim_curl_setopt_long(rawHandle, CURLOPT_HTTPGET, 1)
                 case "HEAD": taskshim_curl_setopt_long(rawHandle, CURLOPT_NOBODY, 1)
@@ -151,6 +160,8 @@ public final class HTTPClient: @unchecked Sendable {
 
     static func error(for code: CURLcode, detail: String, host: String, sink: ResponseSink) -> TaskShimError {
         switch code {
+        case CURLE_ABORTED_BY_CALLBACK:
+            return .temporary("The request to \(host) was cancelled before it finished.")
         case CURLE_WRITE_ERROR where sink.overflowed:
             return TaskShimError(.protocolError, "The response from \(host) is larger than \(sink.limit) bytes.")
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
@@ -179,12 +190,14 @@ public final class HTTPClient: @unchecked Sendable {
     }
 }
 
-/// Collects a response while libcurl delivers it.
-final class ResponseSink {
+/// Collects a response while libcurl delivers it. `cancelled` is set from another thread.
+final class ResponseSink: Sendable {
     let limit: Int
-    var body: [UInt8] = []
-    var headers: [(String, String)] = []
-    var overflowed = false
+    let cancelled = Atomic<Bool>(false)
+    // Touched only by libcurl's callbacks on the client's queue.
+    nonisolated(unsafe) var body: [UInt8] = []
+    nonisolated(unsafe) var headers: [(String, String)] = []
+    nonisolated(unsafe) var overflowed = false
 
     init(limit: Int) { self.limit = limit }
 }
@@ -216,4 +229,10 @@ private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, 
         sink.headers.append((name, value))
     }
     return length
+}
+
+/// Aborts the transfer (CURLE_ABORTED_BY_CALLBACK) once the waiting task was cancelled.
+private let curlProgress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = { context, _, _, _, _ in
+    guard let context else { return 0 }
+    return Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue().cancelled.load(ordering: .relaxed) ? 1 : 0
 }

@@ -10,10 +10,12 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
 
     // Touched only on `queue`.
     private var handle: OpaquePointer?
+    private let interruptHandle: OpaquePointer
     private let queue: BlockingQueue
 
     private init(handle: OpaquePointer, path: String) {
         self.handle = handle
+        self.interruptHandle = handle
         self.displayName = path
         self.queue = BlockingQueue(label: "taskshim.sqlite")
     }
@@ -105,16 +107,18 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
             let count = sqlite3_bind_parameter_count(statement)
             if count > 0 {
                 for index in 1...count {
-                    guard let rawName = sqlite3_bind_parameter_name(statement, index) else {
+                    // Copy the name now: it belongs to the statement.
+                    let placeholder = sqlite3_bind_parameter_name(statement, index).map { String(cString: $0) }
+                    let name = placeholder.map { String($0.dropFirst()) } ?? ""
+                    guard let placeholder, placeholder.first != "?", !(name.first?.isNumber ?? true) else {
                         sqlite3_finalize(statement)
-                        throw TaskShimError.data("The SQL uses a positional parameter (? or $1).",
+                        throw TaskShimError.data("The SQL uses a positional parameter (?, ?1 or $1).",
                                                  hint: "Use named placeholders such as :window_start.")
                     }
-                    let name = String(String(cString: rawName).dropFirst())
                     guard let value = parameters[name] else {
                         sqlite3_finalize(statement)
                         let known = parameters.keys.sorted().map { ":" + $0 }.joined(separator: ", ")
-                        throw TaskShimError.data("The SQL uses the placeholder \(String(cString: rawName)), which has no value.",
+                        throw TaskShimError.data("The SQL uses the placeholder \(placeholder), which has no value.",
                                                  hint: "Available placeholders: \(known.isEmpty ? "none" : known).")
                     }
                     Self.bind(value, at: index, in: statement)
@@ -135,7 +139,16 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
+    /// Cancelling the calling task interrupts the statement (`sqlite3_interrupt`, safe from any thread).
     private func step(_ box: UnsafeSendablePointer, max: Int) async throws -> RowBatch {
+        try await withTaskCancellationHandler {
+            try await stepRows(box, max: max)
+        } onCancel: {
+            sqlite3_interrupt(interruptHandle)
+        }
+    }
+
+    private func stepRows(_ box: UnsafeSendablePointer, max: Int) async throws -> RowBatch {
         let path = displayName
         return try await queue.run { [self] in
             let statement = box.pointer
@@ -145,6 +158,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
             while rows.count < max {
                 let status = sqlite3_step(statement)
                 if status == SQLITE_DONE { return (columns, rows, true) }
+                if status & 0xFF == SQLITE_INTERRUPT { throw CancellationError() }
                 guard status == SQLITE_ROW else {
                     let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed"
                     throw TaskShimError.data("SQLite \(path) failed while reading rows: \(message).")

@@ -23,12 +23,22 @@ extension Handler {
 /// The result of one dependency check.
 public struct ConnectionCheck: Sendable, Equatable {
     public var dependency: String
-    public var ok: Bool
     public var detail: String
+    /// How the check failed (`temporaryFailure` when unreachable, `noPermission` when credentials were
+    /// refused, ...); nil when it passed.
+    public var failure: ExitStatus?
 
-    public init(dependency: String, ok: Bool, detail: String) {
+    public var ok: Bool { failure == nil }
+
+    public init(dependency: String, detail: String, failure: ExitStatus? = nil) {
         self.dependency = dependency
-        self.ok = ok
         self.detail = detail
+        self.failure = failure
+    }
+
+    /// A failed check carrying the error's message and exit status.
+    public init(dependency: String, error: any Error) {
+        let wrapped = TaskShimError.wrapping(error)
+        self.init(dependency: dependency, detail: wrapped.description, failure: wrapped.status)
     }
 }

@@ -22,8 +22,8 @@ public struct HandlerRegistry: Sendable {
     /// The registered file extensions, sorted.
     public var fileExtensions: [String] { byExtension.keys.sorted() }
 
-    /// Finds the handler for a name or a file path. A target containing a `/` or ending in a registered
-    /// extension is a file; anything else is a name.
+    /// Finds the handler for a name or a file path: a registered name first, then a file ending in a
+    /// registered extension.
     public func resolve(_ target: String) throws(TaskShimError) -> any Handler {
         if let handler = byName[target] { return handler }
         if let dot = target.lastIndex(of: "."), let factory = byExtension[target[target.index(after: dot)...].lowercased()] {
@@ -31,6 +31,10 @@ public struct HandlerRegistry: Sendable {
         }
         let known = names.isEmpty ? "none" : names.joined(separator: ", ")
         let files = fileExtensions.map { "*.\($0)" }.joined(separator: ", ")
+        if target.contains("/") {
+            throw TaskShimError(.noHandler, "'\(target)' looks like a file, but no handler runs files of that kind.",
+                                hint: "File targets: \(files.isEmpty ? "none" : files); registered handlers: \(known).")
+        }
         throw TaskShimError(.noHandler, "No handler named '\(target)'.",
                             hint: "Registered handlers: \(known); file targets: \(files.isEmpty ? "none" : files). Run `runtime list` to see them.")
     }

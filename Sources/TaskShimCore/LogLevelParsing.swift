@@ -20,9 +20,10 @@ extension Logger.Level {
 
     /// The level to log at: `LOG_LEVEL`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else info.
     public static func from(environment: Environment) throws(TaskShimError) -> Logger.Level {
-        if let raw = environment["LOG_LEVEL"] ?? environment["AWS_LAMBDA_LOG_LEVEL"] {
+        for name in ["LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"] {
+            guard let raw = environment[name] else { continue }
             do { return try Logger.Level(parsing: raw) } catch {
-                throw .configuration("LOG_LEVEL=\(raw) is not a log level.", hint: error.hint)
+                throw .configuration("\(name)=\(raw) is not a log level.", hint: error.hint)
             }
         }
         return .info

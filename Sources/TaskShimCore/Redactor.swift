@@ -43,6 +43,7 @@ public final class Redactor: @unchecked Sendable {
     /// Whether a variable or field name says it holds a secret.
     public static func isSecretName(_ name: String) -> Bool {
         let upper = name.uppercased()
+        if upper.hasSuffix("_PROVIDER") { return false }  // SECRETS_PROVIDER names a backend, not a secret
         let markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY",
                        "ACCESS_KEY", "CREDENTIAL", "AUTHORIZATION", "SESSION_KEY"]
         if markers.contains(where: upper.contains) { return true }

@@ -71,7 +71,9 @@ import TestSupport
         (["exec", "x.sql", "--start", "2026-01-02T00:00:00Z", "--end", "2026-01-01T00:00:00Z"], [:], 64, "is not before"),
         (["exec", "x.sql", "--start", "2026-01-02T00:00:00Z"], [:], 64, "go together"),
         (["exec", "x.sql", "--logical-time", "soon"], [:], 64, "not a date-time"),
-        (["exec", "echo", "--log-level", "loud"], [:], 78, "not a log level"),
+        (["exec", "echo", "--log-level", "loud"], [:], 64, "not a log level"),
+        (["exec", "echo"], ["AWS_LAMBDA_LOG_LEVEL": "loud"], 78, "AWS_LAMBDA_LOG_LEVEL=loud"),
+        (["exec", "./jobs/report"], [:], 67, "looks like a file"),
         (["exec", "echo"], ["LOG_LEVEL": "loud"], 78, "LOG_LEVEL=loud"),
         (["exec", "echo", "--bogus"], [:], 64, "--bogus"),
         (["exec", "echo"], ["SECRETS_PROVIDER": "vault"], 78, "SECRETS_PROVIDER=vault"),
@@ -91,6 +93,14 @@ import TestSupport
         #expect(result.status == 75)
         #expect(result.stderr.contains("Cannot connect to PostgreSQL"))
         #expect(!result.stderr.contains("pw-9f8e7d"))
+    }
+
+    @Test func errorLinesOnStderrAreRedacted() throws {
+        let directory = try TemporaryDirectory()
+        let result = try runtime(["exec", demo], ["TELEMETRY_URL": "ftp://user:pw-stderr-canary@example.invalid/x"], in: directory)
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("is not an http(s) URL"))
+        #expect(!result.stderr.contains("pw-stderr-canary") && !result.stdout.contains("pw-stderr-canary"))
     }
 
     @Test func unsupportedDatabaseURLIsAConfigurationError() throws {
@@ -153,10 +163,26 @@ import TestSupport
         #expect(receiver.requests.first?.headers["authorization"] == "k-1234")
         #expect(!good.stdout.contains("k-1234"))
 
-        let bad = try runtime(["exec", demo, "--test-connection"], ["TELEMETRY_URL": "http://127.0.0.1:\(closedPort())/"], in: directory)
-        #expect(bad.status == 69)
-        #expect(bad.stdoutLines.contains { $0.hasPrefix("FAIL telemetry endpoint") })
-        #expect(bad.stdoutLines.contains { $0.hasPrefix("ok   database") })
+        let down = try runtime(["exec", demo, "--test-connection"], ["TELEMETRY_URL": "http://127.0.0.1:\(closedPort())/"], in: directory)
+        #expect(down.status == 75)
+        #expect(down.stdoutLines.contains { $0.hasPrefix("FAIL telemetry endpoint") })
+        #expect(down.stdoutLines.contains { $0.hasPrefix("ok   database") })
+
+        let refusing = try RecordingReceiver(statuses: ["401"])
+        let rejected = try runtime(["exec", demo, "--test-connection"], ["TELEMETRY_URL": refusing.url], in: directory)
+        #expect(rejected.status == 77)
+
+        let unset = try runtime(["exec", demo, "--test-connection"], in: directory)
+        #expect(unset.status == 78)
+    }
+
+    @Test func testConnectionDoesNotCreateTheDemoDatabase() throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try RecordingReceiver()
+        let result = try runtime(["exec", demo, "--test-connection"], ["TELEMETRY_URL": receiver.url], in: directory)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("created on the first run"))
+        #expect(!FileManager.default.fileExists(atPath: directory.file(".taskshim/demo.sqlite")))
     }
 
     @Test func echoReadsTheEventFromAFileOrStdin() throws {

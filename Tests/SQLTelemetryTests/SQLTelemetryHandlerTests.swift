@@ -88,6 +88,19 @@ struct SQLTelemetryHandlerTests {
         #expect(receiver.requests.map(\.records.count) == [10, 10, 5])
     }
 
+    @Test func rerunsOfTheSameWindowSendTheSameIdempotencyKeys() async throws {
+        let (directory, database, sql) = try await fixture(rows: 7)
+        let receiver = try RecordingReceiver()
+        let environment = ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url, "MAX_RECORDS_PER_CALL": "3",
+                           "STREAM_NAME": "edge"]
+        _ = (directory, try await run(file: sql, environment: environment).result.get(), try await run(file: sql, environment: environment).result.get())
+        let keys = receiver.requests.compactMap { $0.headers["idempotency-key"] }
+        #expect(keys.count == 6)
+        #expect(Array(keys[0..<3]) == Array(keys[3..<6]))
+        #expect(Set(keys[0..<3]).count == 3)
+        #expect(keys[0] == "edge:2026-11-22T08:00:00Z/2026-11-22T09:00:00Z:1")
+    }
+
     @Test func a503IsRetriedWithTheSameBatchAndKey() async throws {
         let (directory, database, sql) = try await fixture(rows: 5)
         let receiver = try RecordingReceiver(statuses: ["503", "200"])
@@ -156,6 +169,9 @@ struct SQLTelemetryHandlerTests {
         let warnings = run.logs.lines.filter { $0.contains("row skipped") }
         #expect(warnings.count == 10)
         #expect(warnings[0].contains("n/a"))
+        // Rows 1, 5, 9, ... (1-based) hold the bad values.
+        #expect(warnings[0].contains(#""row":1"#))
+        #expect(warnings[1].contains(#""row":5"#))
         #expect(run.logs.lines.contains { $0.contains("more rows skipped") })
     }
 
@@ -204,6 +220,8 @@ struct SQLTelemetryHandlerTests {
         #expect(await status(broken) == .dataError)
         #expect(await status(wrongColumns) == .dataError)
         #expect(await status(wrongColumns, payload: "not json") == .dataError)
+        #expect(await status(wrongColumns, payload: #"{"start":"2026-01-02T00:00:00Z","end":"2026-01-01T00:00:00Z"}"#) == .dataError)
+        #expect(await status(wrongColumns, payload: #"{"stream_name":5}"#) == .dataError)
         #expect(await status(wrongColumns, dryRun: false) == .configuration)  // no TELEMETRY_URL
         #expect(await status(wrongColumns, ["MAX_RECORDS_PER_CALL": "0"]) == .configuration)
         #expect(await status(wrongColumns, ["TELEMETRY_URL": "ftp://x"]) == .configuration)

@@ -57,6 +57,23 @@ struct HTTPClientTests {
         #expect(Date().timeIntervalSince(start) < 8)
     }
 
+    @Test func cancellingTheTaskAbortsTheTransfer() async throws {
+        let receiver = try RecordingReceiver(statuses: ["200:slow=20"])
+        let client = HTTPClient()
+        let start = Date()
+        let task = Task { try await client.send(HTTPRequest(url: receiver.url)) }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .temporaryFailure)
+            #expect(error.message.contains("cancelled"))
+        }
+        #expect(Date().timeIntervalSince(start) < 10)  // the server would answer at 20 s
+    }
+
     @Test func oversizedResponseIsRefused() async throws {
         let receiver = try RecordingReceiver(statuses: ["200:big=100000"])
         let client = HTTPClient(options: .init(maxResponseBytes: 1000))

@@ -47,10 +47,43 @@ struct SQLiteDatabaseTests {
         }
     }
 
-    @Test func missingPlaceholderValueIsADataError() async throws {
+    @Test func missingPlaceholderValueNamesThePlaceholder() async throws {
         let directory = try TemporaryDirectory()
         let database = try await SQLiteDatabase.open(path: directory.file("t.sqlite"))
-        await #expect(throws: TaskShimError.self) { _ = try await database.query("SELECT :nope", parameters: [:]) }
+        do {
+            _ = try await database.query("SELECT :window_start, :nope", parameters: ["window_start": .text("x")])
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.status == .dataError)
+            #expect(error.message.contains(":nope"))
+            #expect(error.hint.contains(":window_start"))
+        }
+    }
+
+    @Test(arguments: ["SELECT ?", "SELECT ?1", "SELECT $1"])
+    func positionalParametersAreRefused(_ sql: String) async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await SQLiteDatabase.open(path: directory.file("t.sqlite"))
+        do {
+            _ = try await database.query(sql, parameters: ["1": .text("x")])
+            Issue.record("expected an error")
+        } catch let error as TaskShimError {
+            #expect(error.message.contains("positional"))
+        }
+    }
+
+    @Test func cancellingTheTaskInterruptsALongStatement() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await SQLiteDatabase.open(path: directory.file("t.sqlite"))
+        let start = Date()
+        let task = Task {
+            try await database.all("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n")
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(try await database.all("SELECT 'usable'") == [SQLRow(["usable"])])
     }
 
     @Test func aMissingFileIsNoInputWhenNotCreating() async throws {

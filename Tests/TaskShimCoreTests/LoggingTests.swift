@@ -125,7 +125,7 @@ struct RedactorTests {
         for name in ["TELEMETRY_API_KEY", "SPLUNK_HEC_TOKEN", "PGPASSWORD", "aws_secret_access_key", "Authorization"] {
             #expect(Redactor.isSecretName(name))
         }
-        for name in ["STREAM_NAME", "DATABASE_URL", "LOG_LEVEL", "KEYBOARD"] {
+        for name in ["STREAM_NAME", "DATABASE_URL", "LOG_LEVEL", "KEYBOARD", "SECRETS_PROVIDER"] {
             #expect(!Redactor.isSecretName(name))
         }
     }

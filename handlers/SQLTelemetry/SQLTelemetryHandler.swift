@@ -31,7 +31,8 @@ public struct SQLTelemetryHandler: Handler {
             guard let text = value as? String else { throw .data("The event field \(key) must be a string.") }
             return text
         }
-        let interval = try DateInterval.parsing(start: try string("start"), end: try string("end"))
+        let interval = try DateInterval.parsing(start: try string("start"), end: try string("end"),
+                                                  names: ("the event field start", "the event field end"), status: .dataError)
         return Options(streamName: try string("stream_name"), interval: interval ?? invocation.dataInterval)
     }
 
@@ -114,6 +115,9 @@ public struct SQLTelemetryHandler: Handler {
                 deadline: invocation.deadline, logger: logger)
         }
 
+        // The same window and stream give the same keys on every rerun, so an endpoint that honours
+        // Idempotency-Key stores a batch once however often the scheduler retries the run.
+        let runKey = "\(stream):\(Timestamp.format(window.start, fractional: false))/\(Timestamp.format(window.end, fractional: false))"
         let metrics = context.metrics
         var mapper: RecordMapper?
         var batch: [TelemetryRecord] = []
@@ -123,7 +127,7 @@ public struct SQLTelemetryHandler: Handler {
             guard !batch.isEmpty else { return }
             batchNumber += 1
             if let sender {
-                try await sender.send(batch, idempotencyKey: "\(invocation.idempotencyKey):\(batchNumber)")
+                try await sender.send(batch, idempotencyKey: "\(runKey):\(batchNumber)")
                 metrics.add("records_sent", batch.count)
                 metrics.add("batches_sent")
             } else {
@@ -141,8 +145,9 @@ public struct SQLTelemetryHandler: Handler {
                 mapper = try RecordMapper(columns: cursor.columns, stream: stream, file: file)
             }
             if rows.isEmpty { break }
+            let firstRow = metrics["rows_read"] + 1
             metrics.add("rows_read", rows.count)
-            for row in rows {
+            for (offset, row) in rows.enumerated() {
                 switch mapper!.record(from: row) {
                 case .success(let record):
                     batch.append(record)
@@ -150,7 +155,7 @@ public struct SQLTelemetryHandler: Handler {
                 case .failure(let rejection):
                     metrics.add("rows_rejected")
                     if metrics["rows_rejected"] <= 10 {
-                        logger.warning("row skipped: \(rejection.reason)", metadata: ["row": .stringConvertible(metrics["rows_read"])])
+                        logger.warning("row skipped: \(rejection.reason)", metadata: ["row": .stringConvertible(firstRow + offset)])
                     }
                 }
             }
@@ -171,39 +176,46 @@ public struct SQLTelemetryHandler: Handler {
 
     public func testConnections(context: HandlerContext) async throws -> [ConnectionCheck] {
         let configuration = try TelemetryConfiguration(environment: context.environment)
-        var checks: [ConnectionCheck] = []
+        return [await checkDatabase(configuration), await checkEndpoint(configuration, secrets: context.secrets)]
+    }
+
+    /// A round trip to the database; the embedded demo database is only looked at, never created.
+    func checkDatabase(_ configuration: TelemetryConfiguration) async -> ConnectionCheck {
         do {
-            let database = try await openDatabase(configuration, logger: context.logger)
+            let database: any SQLDatabase
+            if let url = configuration.databaseURL {
+                database = try await SQLDatabases.open(url: url)
+            } else {
+                let path = (configuration.dataDirectory as NSString).appendingPathComponent(DemoDatabase.fileName)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    return ConnectionCheck(dependency: "database", detail: "DATABASE_URL is not set: the embedded demo database \(path) is created on the first run")
+                }
+                database = try await SQLiteDatabase.open(path: path, create: false, readOnly: true)
+            }
             try await database.ping()
-            checks.append(ConnectionCheck(dependency: "database", ok: true, detail: "\(database.kind) \(database.displayName) answered"))
+            return ConnectionCheck(dependency: "database", detail: "\(database.kind) \(database.displayName) answered")
         } catch {
-            checks.append(ConnectionCheck(dependency: "database", ok: false, detail: TaskShimError.wrapping(error).description))
+            return ConnectionCheck(dependency: "database", error: error)
         }
+    }
+
+    /// POSTs an empty batch, which a conforming endpoint accepts: proves reachability and the API key.
+    func checkEndpoint(_ configuration: TelemetryConfiguration, secrets: any SecretsProvider) async -> ConnectionCheck {
+        let dependency = "telemetry endpoint"
         guard let endpoint = configuration.endpoint else {
-            checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: "TELEMETRY_URL is not set"))
-            return checks
+            return ConnectionCheck(dependency: dependency, detail: "TELEMETRY_URL is not set", failure: .configuration)
         }
-        let host = HTTPClient.host(of: endpoint)
         do {
-            var headers: [(String, String)] = []
-            if let key = try await context.secrets.secret(named: TelemetryConfiguration.apiKeySecret) {
+            var headers = [("Content-Type", "application/json")]
+            if let key = try await secrets.secret(named: TelemetryConfiguration.apiKeySecret) {
                 headers.append(("Authorization", key))
             }
-            // An empty batch: accepted by a conforming endpoint, and it proves reachability and credentials.
             let response = try await makeHTTPClient(configuration).send(HTTPRequest(
-                method: "POST", url: endpoint, headers: headers + [("Content-Type", "application/json")],
-                body: TelemetrySender.body(for: [])))
-            switch response.status {
-            case 401, 403:
-                checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: "\(host) refused the API key (\(response.status))"))
-            case 500...:
-                checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: "\(host) answered \(response.status)"))
-            default:
-                checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: true, detail: "\(host) answered \(response.status)"))
-            }
+                method: "POST", url: endpoint, headers: headers, body: TelemetrySender.body(for: [])))
+            try TelemetrySender.check(response, host: HTTPClient.host(of: endpoint))
+            return ConnectionCheck(dependency: dependency, detail: "\(HTTPClient.host(of: endpoint)) accepted an empty batch (\(response.status))")
         } catch {
-            checks.append(ConnectionCheck(dependency: "telemetry endpoint", ok: false, detail: TaskShimError.wrapping(error).description))
+            return ConnectionCheck(dependency: dependency, error: error)
         }
-        return checks
     }
 }

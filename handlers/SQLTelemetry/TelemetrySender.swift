@@ -44,7 +44,7 @@ public struct TelemetrySender: Sendable {
         try await policy.run(deadline: deadline, shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
                              onRetry: { attempt, delay, error in
                                  logger.warning("telemetry POST failed; retrying", metadata: [
-                                     "attempt": .stringConvertible(attempt), "records": .stringConvertible(count),
+                                     "http_attempt": .stringConvertible(attempt), "records": .stringConvertible(count),
                                      "retry_in_ms": .stringConvertible(HTTPClient.milliseconds(delay)),
                                      "error": .string(String(describing: error)),
                                  ])
