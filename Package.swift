@@ -29,6 +29,10 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TaskShimLambda",
+            dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "SQLTelemetry",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")],
             path: "handlers/SQLTelemetry",
@@ -36,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimLambda", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -44,8 +48,9 @@ let package = Package(
 
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
+        .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TestSupport", "runtime"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TestSupport", "runtime"]),
         .target(name: "TestSupport", dependencies: ["TaskShimCore"], path: "Tests/TestSupport"),
     ]
 )

@@ -1,3 +1,4 @@
 @_exported import TaskShimCore
 @_exported import TaskShimClients
 @_exported import SQLTelemetry
+@_exported import TaskShimLambda

@@ -3,7 +3,7 @@ import ArgumentParser
 struct RootCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runtime",
-        abstract: "Run scheduled tasks: one binary for cron, systemd timers, Cloud Run jobs and ECS tasks.",
+        abstract: "Run scheduled tasks: one binary for cron, systemd timers, Cloud Run jobs, ECS tasks and AWS Lambda.",
         discussion: """
             One binary, every trigger: `runtime exec` runs a handler once (cron, systemd timers, Cloud Run \
             jobs, ECS scheduled tasks) and exits with a sysexits status.
@@ -14,6 +14,6 @@ struct RootCommand: AsyncParsableCommand {
               runtime list
             """,
         version: Runtime.version,
-        subcommands: [ExecCommand.self, ListCommand.self, VersionCommand.self]
+        subcommands: [ExecCommand.self, LambdaCommand.self, ListCommand.self, VersionCommand.self]
     )
 }

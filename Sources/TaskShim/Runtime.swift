@@ -55,7 +55,9 @@ public struct Runtime: Sendable {
 
     /// Parses `arguments`, runs the command and returns the exit status.
     public func run(arguments: [String], io: IO = IO()) async -> Int32 {
-        await Runtime.$current.withValue((self, io)) {
+        // Inside Lambda, `bootstrap` may start the binary with no arguments.
+        let arguments = arguments.isEmpty && io.environment["AWS_LAMBDA_RUNTIME_API"] != nil ? ["lambda"] : arguments
+        return await Runtime.$current.withValue((self, io)) {
             do {
                 var command = try RootCommand.parseAsRoot(arguments)
                 if var asyncCommand = command as? AsyncParsableCommand {

@@ -38,7 +38,8 @@ public final class HTTPClient: @unchecked Sendable {
     /// Limits and TLS settings.
     public struct Options: Sendable {
         public var connectTimeout: Duration = .seconds(10)
-        /// The whole request, from connect to the last byte of the response.
+        /// The whole request, from connect to the last byte of the response; `.zero` for no limit (a
+        /// long poll such as the Lambda Runtime API's `next`).
         public var requestTimeout: Duration = .seconds(30)
         /// Responses larger than this fail with a protocol error.
         public var maxResponseBytes: Int = 8 << 20

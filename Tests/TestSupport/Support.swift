@@ -139,37 +139,19 @@ public final class RecordingReceiver: @unchecked Sendable {
         public var records: [[String: Any]] { ((json as? [String: Any])?["records"] as? [[String: Any]]) ?? [] }
     }
 
-    public let port: Int
-    private let process: Process
+    public var port: Int { server.port }
+    private let server: PortServer
     private let log: TemporaryDirectory
-
     public let scheme: String
 
     /// Starts the receiver; `statuses` are answered in turn, the last one repeating. With `tls`, it
     /// serves HTTPS with that certificate.
     public init(statuses: [String] = ["200"], tls: SelfSignedCertificate? = nil) throws {
         log = try TemporaryDirectory()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let tlsArguments = tls.map { ["--tls", $0.certificate, $0.key] } ?? []
         scheme = tls == nil ? "http" : "https"
-        process.arguments = ["python3", RepositoryPaths.path("Tests/Support/http_receiver.py")] + tlsArguments
-            + [log.file("requests.jsonl")] + statuses
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
-            process.terminate()
-            throw MissingServer(description: "The test HTTP receiver did not start (said '\(text)'); is python3 installed?")
-        }
-        self.port = port
+        server = try PortServer(["python3", RepositoryPaths.path("Tests/Support/http_receiver.py")] + tlsArguments
+                                + [log.file("requests.jsonl")] + statuses)
     }
 
     public var url: String { "\(scheme)://127.0.0.1:\(port)/ingest" }
@@ -183,6 +165,37 @@ public final class RecordingReceiver: @unchecked Sendable {
                            clientPort: object["client_port"] as? Int ?? 0)
         }
     }
+}
+
+/// A child process that prints `PORT <n>` once it listens; killed when the value goes away.
+public final class PortServer: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+
+    /// Starts `arguments` (run through /usr/bin/env) and waits for its `PORT <n>` line.
+    public init(_ arguments: [String], directory: String? = nil) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw MissingServer(description: "\(arguments.prefix(2).joined(separator: " ")) did not start (said '\(text)').")
+        }
+        self.port = port
+    }
+
+    public var isRunning: Bool { process.isRunning }
 
     deinit {
         kill(process.processIdentifier, SIGKILL)

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TaskShimLambda
+
+struct LambdaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lambda",
+        abstract: "Serve AWS Lambda invocations through the Runtime API (what the bundle's bootstrap runs).",
+        discussion: """
+            Reads AWS_LAMBDA_RUNTIME_API and runs the handler named by _HANDLER (a registered name, or a \
+            .sql file relative to LAMBDA_TASK_ROOT) for every event. `runtime` with no arguments does the \
+            same when AWS_LAMBDA_RUNTIME_API is set. EventBridge scheduled events set the logical time; \
+            SQS batches are run message by message and answer with batchItemFailures.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The handler to run (default: _HANDLER).", valueName: "name|file.sql"))
+    var handler: String?
+
+    @Option(name: .customLong("max-invocations"), help: ArgumentHelp("Exit 0 after this many events (for tests and benchmarks).", visibility: .hidden))
+    var maxInvocations: Int?
+
+    func run() async throws {
+        guard let (runtime, io) = Runtime.current else { return }
+        let redactor = Redactor()
+        redactor.addSecrets(from: io.environment)
+        do {
+            try await serve(runtime: runtime, io: io, redactor: redactor)
+        } catch {
+            io.standardError.write(line: "runtime: " + redactor.redact(error.description))
+            throw ExitCode(error.status.rawValue)
+        }
+    }
+
+    private func serve(runtime: Runtime, io: Runtime.IO, redactor: Redactor) async throws(TaskShimError) {
+        guard let address = io.environment["AWS_LAMBDA_RUNTIME_API"] else {
+            throw .configuration("AWS_LAMBDA_RUNTIME_API is not set, so there is no Lambda Runtime API to serve.",
+                                 hint: "Lambda sets it; to run a handler once outside Lambda use `runtime exec NAME`.")
+        }
+        var setup = try LogSetup.resolve(environment: io.environment, writer: io.standardOutput, isTerminal: false)
+        setup.redactor = redactor
+        var logger = setup.makeLogger(label: "taskshim.lambda")
+        if let name = io.environment["AWS_LAMBDA_FUNCTION_NAME"] { logger[metadataKey: "function"] = .string(name) }
+        let api = RuntimeAPIClient(api: address)
+
+        let resolved: any Handler
+        let secrets: any SecretsProvider
+        do {
+            resolved = try runtime.registry.resolve(try Self.target(handler, environment: io.environment))
+            secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
+        } catch {
+            // Lambda shows this as the init error of the function; the process then exits.
+            try? await api.initializationFailed(LambdaErrorBody(error))
+            throw error
+        }
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
+        let loop = LambdaLoop(api: api, runner: runner, logger: logger)
+        let limit = maxInvocations
+
+        // Lambda sends SIGTERM when it shuts the environment down: stop between events, exit 0.
+        let task = Task { try await loop.run(resolved, limit: limit) }
+        let received = ReceivedSignal()
+        let watcher = SignalWatcher { number in
+            received.set(number)
+            task.cancel()
+        }
+        defer { watcher.cancel() }
+        do {
+            try await task.value
+        } catch {
+            if let number = received.value {
+                logger.info("stopping on \(SignalWatcher.name(number))")
+                return
+            }
+            throw .wrapping(error)
+        }
+    }
+
+    /// The handler target: the flag, else `_HANDLER`; a relative `.sql` path is under `LAMBDA_TASK_ROOT`.
+    static func target(_ flag: String?, environment: Environment) throws(TaskShimError) -> String {
+        guard let name = flag ?? environment["_HANDLER"] else {
+            throw .configuration("_HANDLER is not set, so there is no handler to run.",
+                                 hint: "Set the function's handler to a registered name (runtime list) or a .sql file in the bundle.")
+        }
+        if name.lowercased().hasSuffix(".sql"), !name.hasPrefix("/"), let root = environment["LAMBDA_TASK_ROOT"] {
+            return (root as NSString).appendingPathComponent(name)
+        }
+        return name
+    }
+}

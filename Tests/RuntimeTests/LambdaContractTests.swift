@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import TaskShimClients
+import TestSupport
+
+/// `runtime lambda` against cargo-lambda's Runtime API emulator (a real peer) and, for the faults it
+/// cannot produce, the fault-injecting API in Tests/Support.
+@Suite(.serialized) struct LambdaContractTests {
+    static let windowSQL = "SELECT 'element' AS element_name, :window_start AS timestamp, 'f' AS filter, 1 AS value"
+
+    func invoke(_ emulator: LambdaEmulator, _ body: String) async throws -> HTTPResponse {
+        try await HTTPClient().send(HTTPRequest(method: "POST", url: emulator.invokeURL, body: Data(body.utf8)))
+    }
+
+    func object(_ data: Data) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    @Test func echoAnswersEveryInvocationWithRequestIdsAndTraces() async throws {
+        let emulator = try LambdaEmulator()
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "echo",
+                                                          "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_FUNCTION_NAME": "echo-fn"])
+        for index in 1...5 {
+            let response = try await invoke(emulator, #"{"n":\#(index)}"#)
+            #expect(response.status == 200)
+            #expect(String(decoding: response.body, as: UTF8.self) == #"{"n":\#(index)}"#)
+        }
+        let summaries = runtime.logLines.filter { $0["message"] as? String == "run finished" }
+        #expect(summaries.count == 5)
+        #expect(Set(summaries.compactMap { $0["requestId"] as? String }).count == 5)
+        #expect(summaries.allSatisfy { ($0["trace_id"] as? String)?.hasPrefix("1-") == true })
+        #expect(summaries.allSatisfy { $0["trigger"] as? String == "lambda" && $0["level"] as? String == "INFO" })
+        #expect(summaries.allSatisfy { $0["function"] as? String == "echo-fn" })
+    }
+
+    @Test func noArgumentsInsideLambdaMeansServe() async throws {
+        let emulator = try LambdaEmulator()
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "echo"])
+        let response = try await invoke(emulator, #"{"auto":true}"#)
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"auto":true}"#)
+        _ = runtime
+    }
+
+    @Test func handlerFailureIsPostedAsALambdaError() async throws {
+        let emulator = try LambdaEmulator()
+        let root = try TemporaryDirectory()
+        try root.write("window.sql", Self.windowSQL)
+        // No TELEMETRY_URL: the SQL handler fails with a configuration error.
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "window.sql",
+                                                          "LAMBDA_TASK_ROOT": root.path])
+        let response = try await invoke(emulator, "{}")
+        #expect(response.status >= 400)
+        let error = try #require(object(response.body))
+        #expect(error["errorType"] as? String == "TaskShim.Configuration")
+        #expect((error["errorMessage"] as? String)?.contains("TELEMETRY_URL") == true)
+        // The runtime goes on serving after a failed invocation.
+        let again = try await invoke(emulator, "{}")
+        #expect(object(again.body)?["errorType"] as? String == "TaskShim.Configuration")
+        _ = runtime
+    }
+
+    @Test func scheduledEventsRunTheWindowOfTheirTime() async throws {
+        let emulator = try LambdaEmulator()
+        let receiver = try RecordingReceiver()
+        let root = try TemporaryDirectory()
+        try root.write("window.sql", Self.windowSQL)
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "window.sql",
+                                                          "LAMBDA_TASK_ROOT": root.path, "TELEMETRY_URL": receiver.url,
+                                                          "TASKSHIM_DATA_DIR": root.file("data")])
+        let event = #"{"version":"0","id":"7bf73129-1428-4cd3-a780-95db273d1602","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-22T09:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#
+        let response = try await invoke(emulator, event)
+        #expect(response.status == 200, "\(runtime.stdout)\(runtime.stderr)")
+        #expect(object(response.body)?["window_start"] as? String == "2026-11-22T07:00:00Z")
+        let records = receiver.requests.flatMap(\.records)
+        #expect(records.count == 1)
+        #expect(records.first?["timestamp"] as? String == "2026-11-22T07:00:00Z")
+    }
+
+    @Test func sqsBatchesReportOnlyTheFailedMessages() async throws {
+        let emulator = try LambdaEmulator()
+        let receiver = try RecordingReceiver()
+        let root = try TemporaryDirectory()
+        try root.write("window.sql", Self.windowSQL)
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "window.sql",
+                                                          "LAMBDA_TASK_ROOT": root.path, "TELEMETRY_URL": receiver.url,
+                                                          "TASKSHIM_DATA_DIR": root.file("data")])
+        func record(_ id: String, _ body: String) -> String {
+            #"{"messageId":"\#(id)","receiptHandle":"r","body":\#(JSONSerialization.quoted(body)),"attributes":{"ApproximateReceiveCount":"1"},"messageAttributes":{},"md5OfBody":"x","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:123456789012:jobs","awsRegion":"us-east-1"}"#
+        }
+        let batch = #"{"Records":[\#(record("m1", #"{"stream_name":"a"}"#)),\#(record("m2", #"{"start":"never","end":"later"}"#)),\#(record("m3", "{}"))]}"#
+        let response = try await invoke(emulator, batch)
+        #expect(response.status == 200, "\(runtime.stdout)")
+        let failures = try #require(object(response.body)?["batchItemFailures"] as? [[String: String]])
+        #expect(failures == [["itemIdentifier": "m2"]])
+        #expect(receiver.requests.count == 2)
+        let summaries = runtime.stdout.split(separator: "\n").filter { $0.contains("run f") }
+        #expect(summaries.count == 3)
+    }
+
+    @Test func anUnknownHandlerIsAnInitError() throws {
+        let api = try FakeRuntimeAPI(events: [])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "nope"], arguments: ["lambda"])
+        #expect(runtime.waitForExit(timeout: 20) == 67)
+        let posts = api.waitForPosts(1)
+        #expect(posts.first?.path == "/2018-06-01/runtime/init/error")
+        #expect(posts.first?.headers["lambda-runtime-function-error-type"] == "TaskShim.NoHandler")
+        #expect((posts.first?.json?["errorMessage"] as? String)?.contains("nope") == true)
+        #expect(runtime.stderr.contains("No handler named 'nope'"))
+    }
+
+    @Test func aMissingHandlerSettingIsAnInitError() throws {
+        let api = try FakeRuntimeAPI(events: [])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI], arguments: ["lambda"])
+        #expect(runtime.waitForExit(timeout: 20) == 78)
+        #expect(api.waitForPosts(1).first?.path == "/2018-06-01/runtime/init/error")
+    }
+
+    @Test func aHandlerPastTheDeadlineIsCancelledAndReported() throws {
+        let url = try TestServers.postgresURL()
+        let root = try TemporaryDirectory()
+        try root.write("slow.sql", "SELECT 'e' AS element_name, now() AS timestamp, 'f' AS filter, 1 AS value FROM pg_sleep(30)")
+        let api = try FakeRuntimeAPI(events: [["body": "{}", "deadline_ms": 700]])
+        let start = Date()
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "slow.sql",
+                                                          "LAMBDA_TASK_ROOT": root.path, "DATABASE_URL": url, "TELEMETRY_URL": "http://127.0.0.1:9/"],
+                                            arguments: ["lambda", "--max-invocations", "1"])
+        let posts = api.waitForPosts(1)
+        #expect(posts.first?.path.hasSuffix("/error") == true)
+        #expect(posts.first?.headers["lambda-runtime-function-error-type"] == "TaskShim.TemporaryFailure")
+        #expect((posts.first?.json?["errorMessage"] as? String)?.contains("deadline") == true)
+        #expect(Date().timeIntervalSince(start) < 15)
+        #expect(runtime.waitForExit(timeout: 20) == 0)
+    }
+
+    @Test func oversizedResponsesArePostedAsErrors() throws {
+        let big = String(repeating: "x", count: 6 * 1024 * 1024 + 10)
+        let api = try FakeRuntimeAPI(events: [["body": big]])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"],
+                                            arguments: ["lambda", "--max-invocations", "1"])
+        let posts = api.waitForPosts(1)
+        #expect(posts.first?.path.hasSuffix("/error") == true)
+        #expect(posts.first?.headers["lambda-runtime-function-error-type"] == "TaskShim.ResponseTooLarge")
+        #expect(runtime.waitForExit(timeout: 20) == 0)
+    }
+
+    @Test func aRuntimeAPIThatFailsEndsTheProcessWithAClearError() throws {
+        let api = try FakeRuntimeAPI(events: [["body": "{}", "on_response": 500]])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])
+        #expect(runtime.waitForExit(timeout: 20) == 75)
+        #expect(runtime.stderr.contains("answered /invocation/"))
+        #expect(runtime.stderr.contains("500"))
+    }
+
+    @Test func aConnectionResetDuringNextEndsTheProcess() throws {
+        let api = try FakeRuntimeAPI(events: [["body": "{}", "reset_next": true]])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])
+        #expect(runtime.waitForExit(timeout: 20) == 75)
+        #expect(runtime.stderr.contains("127.0.0.1"))
+    }
+
+    @Test func sigtermBetweenEventsExitsCleanly() throws {
+        let api = try FakeRuntimeAPI(events: [])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])
+        usleep(500_000)
+        runtime.signal(SIGTERM)
+        #expect(runtime.waitForExit(timeout: 10) == 0)
+    }
+}
+
+extension JSONSerialization {
+    /// `text` as a JSON string literal.
+    static func quoted(_ text: String) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+
+/// cargo-lambda's Runtime API emulator (`cargo lambda watch --only-lambda-apis`), a real peer from
+/// PyPI. It runs `cargo metadata` first, so it starts inside an empty Cargo project of its own.
+public final class LambdaEmulator: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+    private let project: TemporaryDirectory
+
+    public init() throws {
+        project = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: project.file("src"), withIntermediateDirectories: true)
+        try project.write("Cargo.toml", "[package]\nname = \"emulator\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
+        try project.write("src/main.rs", "fn main() {}\n")
+        port = closedPort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["cargo", "lambda", "watch", "--only-lambda-apis", "-P", String(port)]
+        process.currentDirectoryURL = URL(fileURLWithPath: project.path)
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !Self.accepts(port) {
+            guard process.isRunning, Date() < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw MissingServer(description: "cargo lambda watch did not start on port \(port): install it with `pip install cargo-lambda` (scripts/install-deps --python).")
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// The value for `AWS_LAMBDA_RUNTIME_API`.
+    public var runtimeAPI: String { "127.0.0.1:\(port)/.rt" }
+    /// Where `POST` invokes the function (the Lambda Invoke API).
+    public var invokeURL: String { "http://127.0.0.1:\(port)/2015-03-31/functions/_/invocations" }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        waitForExit(process)
+    }
+}
+
+/// A `runtime lambda` process in the background, its output collected in a file.
+public final class BackgroundRuntime: @unchecked Sendable {
+    private let process: Process
+    private let logs: TemporaryDirectory
+
+    public init(environment: [String: String], arguments: [String] = []) throws {
+        logs = try TemporaryDirectory()
+        FileManager.default.createFile(atPath: logs.file("out"), contents: nil)
+        FileManager.default.createFile(atPath: logs.file("err"), contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: RepositoryPaths.runtimeBinary)
+        process.arguments = arguments
+        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        process.currentDirectoryURL = URL(fileURLWithPath: logs.path)
+        process.standardOutput = FileHandle(forWritingAtPath: logs.file("out"))
+        process.standardError = FileHandle(forWritingAtPath: logs.file("err"))
+        try process.run()
+    }
+
+    public var stdout: String { (try? String(contentsOfFile: logs.file("out"), encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: logs.file("err"), encoding: .utf8)) ?? "" }
+
+    /// The JSON log lines written so far.
+    public var logLines: [[String: Any]] {
+        stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// Waits for the process to exit by itself and returns its status (nil if still running at the limit).
+    public func waitForExit(timeout: TimeInterval) -> Int32? {
+        TestSupport.waitForExit(process, timeout: timeout)
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        TestSupport.waitForExit(process)
+    }
+}
+
+/// Tests/Support/fake_runtime_api.py: a Runtime API that injects the faults a real emulator cannot
+/// (500 on a response post, a reset during next, an epoch deadline in the near future).
+public final class FakeRuntimeAPI: @unchecked Sendable {
+    public struct Post: Sendable {
+        public var path: String
+        public var headers: [String: String]
+        public var body: String
+        public var size: Int
+        public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
+    }
+
+    private let server: PortServer
+    private let log: TemporaryDirectory
+
+    /// Each event: `body` (string), optional `deadline_ms` (from now), `on_response` (status), `reset_next`.
+    public init(events: [[String: Any]]) throws {
+        log = try TemporaryDirectory()
+        try JSONSerialization.data(withJSONObject: events).write(to: URL(fileURLWithPath: log.file("events.json")))
+        server = try PortServer(["python3", RepositoryPaths.path("Tests/Support/fake_runtime_api.py"), log.file("posts.jsonl"), log.file("events.json")])
+    }
+
+    public var runtimeAPI: String { "127.0.0.1:\(server.port)" }
+
+    public var posts: [Post] {
+        guard let text = try? String(contentsOfFile: log.file("posts.jsonl"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return Post(path: object["path"] as? String ?? "", headers: object["headers"] as? [String: String] ?? [:],
+                        body: object["body"] as? String ?? "", size: object["size"] as? Int ?? 0)
+        }
+    }
+
+    /// Waits until `count` posts have arrived (or the time is up) and returns them.
+    public func waitForPosts(_ count: Int, timeout: TimeInterval = 20) -> [Post] {
+        let end = Date().addingTimeInterval(timeout)
+        while posts.count < count && Date() < end { usleep(20_000) }
+        return posts
+    }
+}
