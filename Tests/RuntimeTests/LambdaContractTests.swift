@@ -33,6 +33,25 @@ import TestSupport
         #expect(summaries.allSatisfy { $0["function"] as? String == "echo-fn" })
     }
 
+    @Test func theBundleBootstrapStartsTheRuntime() async throws {
+        let emulator = try LambdaEmulator()
+        let bundle = try TemporaryDirectory()
+        try FileManager.default.copyItem(atPath: RepositoryPaths.path("bootstrap/bootstrap"), toPath: bundle.file("bootstrap"))
+        try FileManager.default.createSymbolicLink(atPath: bundle.file("runtime"), withDestinationPath: RepositoryPaths.runtimeBinary)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bundle.file("bootstrap"))
+        process.environment = ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "echo", "LAMBDA_TASK_ROOT": bundle.path,
+                               "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            waitForExit(process)
+        }
+        let response = try await invoke(emulator, #"{"via":"bootstrap"}"#)
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"via":"bootstrap"}"#)
+    }
+
     @Test func noArgumentsInsideLambdaMeansServe() async throws {
         let emulator = try LambdaEmulator()
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "echo"])
