@@ -66,13 +66,8 @@ struct ExecCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let (runtime, io) = Runtime.current else { return }
-        let redactor = Redactor()
-        redactor.addSecrets(from: io.environment)
-        do {
+        try await io.reportingErrors { redactor throws(TaskShimError) in
             try await execute(runtime: runtime, io: io, redactor: redactor)
-        } catch {
-            io.standardError.write(line: "runtime: " + redactor.redact(error.description))
-            throw ExitCode(error.status.rawValue)
         }
     }
 
@@ -118,15 +113,8 @@ struct ExecCommand: AsyncParsableCommand {
             return
         }
 
-        let run = Task { await runner.run(handler, invocation) }
-        let received = ReceivedSignal()
-        let watcher = SignalWatcher { number in
-            received.set(number)
-            run.cancel()
-        }
-        let outcome = await run.value
-        watcher.cancel()
-        if let number = received.value {
+        let (outcome, signal) = await SignalWatcher.cancelling { await runner.run(handler, invocation) }
+        if let number = signal {
             throw TaskShimError.temporary("Stopped by \(SignalWatcher.name(number)) before the run finished.",
                                           hint: "The run can be retried; a retry of the same window sends the same Idempotency-Key values.")
         }
@@ -184,13 +172,4 @@ struct ExecCommand: AsyncParsableCommand {
             throw .data("The event cannot be re-encoded with stream_name: \(error).")
         }
     }
-}
-
-/// The signal that stopped a run, if any.
-final class ReceivedSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var number: Int32?
-
-    func set(_ value: Int32) { lock.withLock { if number == nil { number = value } } }
-    var value: Int32? { lock.withLock { number } }
 }

@@ -23,13 +23,8 @@ struct LambdaCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let (runtime, io) = Runtime.current else { return }
-        let redactor = Redactor()
-        redactor.addSecrets(from: io.environment)
-        do {
+        try await io.reportingErrors { redactor throws(TaskShimError) in
             try await serve(runtime: runtime, io: io, redactor: redactor)
-        } catch {
-            io.standardError.write(line: "runtime: " + redactor.redact(error.description))
-            throw ExitCode(error.status.rawValue)
         }
     }
 
@@ -59,22 +54,14 @@ struct LambdaCommand: AsyncParsableCommand {
         let limit = maxInvocations
 
         // Lambda sends SIGTERM when it shuts the environment down: stop between events, exit 0.
-        let task = Task { try await loop.run(resolved, limit: limit) }
-        let received = ReceivedSignal()
-        let watcher = SignalWatcher { number in
-            received.set(number)
-            task.cancel()
+        let (result, signal) = await SignalWatcher.cancelling { () -> Result<Void, TaskShimError> in
+            do { return .success(try await loop.run(resolved, limit: limit)) } catch { return .failure(.wrapping(error)) }
         }
-        defer { watcher.cancel() }
-        do {
-            try await task.value
-        } catch {
-            if let number = received.value {
-                logger.info("stopping on \(SignalWatcher.name(number))")
-                return
-            }
-            throw .wrapping(error)
+        if let number = signal {
+            logger.info("stopping on \(SignalWatcher.name(number))")
+            return
         }
+        try result.get()
     }
 
     /// The handler target: the flag, else `_HANDLER`; a relative `.sql` path is under `LAMBDA_TASK_ROOT`.

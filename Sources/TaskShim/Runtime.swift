@@ -87,3 +87,18 @@ extension HandlerRegistry {
         return registry
     }
 }
+
+extension Runtime.IO {
+    /// Runs a command's body with a redactor seeded from the environment. A `TaskShimError` becomes one
+    /// redacted line on stderr, `runtime: <message> <hint>`, and the process exits with its status.
+    func reportingErrors(_ body: (Redactor) async throws(TaskShimError) -> Void) async throws {
+        let redactor = Redactor()
+        redactor.addSecrets(from: environment)
+        do {
+            try await body(redactor)
+        } catch {
+            standardError.write(line: "runtime: " + redactor.redact(error.description))
+            throw ExitCode(error.status.rawValue)
+        }
+    }
+}

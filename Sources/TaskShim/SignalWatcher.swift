@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,4 +38,29 @@ final class SignalWatcher: @unchecked Sendable {
         default: "signal \(number)"
         }
     }
+}
+
+extension SignalWatcher {
+    /// Runs `body` in a task that SIGTERM or SIGINT cancels, and returns its result with the signal
+    /// that cancelled it, if one did.
+    static func cancelling<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> (value: T, signal: Int32?) {
+        let task = Task { await body() }
+        let received = ReceivedSignal()
+        let watcher = SignalWatcher { number in
+            received.set(number)
+            task.cancel()
+        }
+        let value = await task.value
+        watcher.cancel()
+        return (value, received.value)
+    }
+}
+
+/// The signal that stopped a run, if any.
+final class ReceivedSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var number: Int32?
+
+    func set(_ value: Int32) { lock.withLock { if number == nil { number = value } } }
+    var value: Int32? { lock.withLock { number } }
 }
