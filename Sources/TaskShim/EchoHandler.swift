@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Returns its payload unchanged: the smallest handler, for checking a deployment end to end.
 public struct EchoHandler: Handler {

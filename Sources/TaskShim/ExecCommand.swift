@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 struct ExecCommand: AsyncParsableCommand {
@@ -165,11 +168,7 @@ struct ExecCommand: AsyncParsableCommand {
         }
         guard let streamName else { return data }
         var object = try Invocation(payload: data, trigger: .command).jsonObject()
-        object["stream_name"] = streamName
-        do {
-            return try JSONSerialization.data(withJSONObject: object)
-        } catch {
-            throw .data("The event cannot be re-encoded with stream_name: \(error).")
-        }
+        object["stream_name"] = .string(streamName)
+        return Data(JSONValue.object(object).encoded.utf8)
     }
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import TaskShimLambda
 
@@ -71,7 +74,7 @@ struct LambdaCommand: AsyncParsableCommand {
                                  hint: "Set the function's handler to a registered name (runtime list) or a .sql file in the bundle.")
         }
         if name.lowercased().hasSuffix(".sql"), !name.hasPrefix("/"), let root = environment["LAMBDA_TASK_ROOT"] {
-            return (root as NSString).appendingPathComponent(name)
+            return FilePath.join(root, name)
         }
         return name
     }

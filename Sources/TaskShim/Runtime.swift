@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// The entry point for the `runtime` binary and for embedders: register handlers, call ``main()``,
@@ -35,7 +38,7 @@ public struct Runtime: Sendable {
                     standardError: any LineWriter = FileDescriptorWriter.standardError,
                     isTerminal: Bool = FileDescriptorWriter.standardOutput.isTerminal,
                     standardErrorIsTerminal: Bool = FileDescriptorWriter.standardError.isTerminal,
-                    standardInput: @escaping @Sendable () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) {
+                    standardInput: @escaping @Sendable () -> Data = Runtime.IO.readStandardInput) {
             self.environment = environment
             self.standardOutput = standardOutput
             self.standardError = standardError
@@ -89,6 +92,18 @@ extension HandlerRegistry {
 }
 
 extension Runtime.IO {
+    /// All of stdin, read with read(2).
+    @Sendable public static func readStandardInput() -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return data }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
     /// Runs a command's body with a redactor seeded from the environment. A `TaskShimError` becomes one
     /// redacted line on stderr, `runtime: <message> <hint>`, and the process exits with its status.
     func reportingErrors(_ body: (Redactor) async throws(TaskShimError) -> Void) async throws {

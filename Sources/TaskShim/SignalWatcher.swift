@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import TaskShimCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,9 +57,9 @@ extension SignalWatcher {
 }
 
 /// The signal that stopped a run, if any.
-final class ReceivedSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var number: Int32?
+final class ReceivedSignal: Sendable {
+    private let lock = Lock()
+    nonisolated(unsafe) private var number: Int32?
 
     func set(_ value: Int32) { lock.withLock { if number == nil { number = value } } }
     var value: Int32? { lock.withLock { number } }

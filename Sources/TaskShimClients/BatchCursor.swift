@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import TaskShimCore
 
 /// One batch read from a result: the columns, up to the requested number of rows, and whether the
 /// result is exhausted.
@@ -7,12 +8,12 @@ typealias RowBatch = (columns: [String], rows: [SQLRow], done: Bool)
 /// The cursor both databases hand out: it asks its source for a batch at a time and remembers the
 /// columns and whether the result is finished. `release` runs once when the cursor goes away (free
 /// the statement, or drain an unread result so the connection is usable again).
-final class BatchCursor: SQLRowCursor, @unchecked Sendable {
+final class BatchCursor: SQLRowCursor, Sendable {
     private let fetch: @Sendable (Int) async throws -> RowBatch
     private let release: @Sendable (_ finished: Bool) -> Void
-    private let lock = NSLock()
-    private var knownColumns: [String]
-    private var finished = false
+    private let lock = Lock()
+    nonisolated(unsafe) private var knownColumns: [String]
+    nonisolated(unsafe) private var finished = false
 
     init(columns: [String] = [], fetch: @escaping @Sendable (Int) async throws -> RowBatch,
          release: @escaping @Sendable (_ finished: Bool) -> Void) {

@@ -1,5 +1,8 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import TaskShimCore
 
@@ -64,7 +67,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             let conn = withCStrings(keywords) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
             guard let conn else { throw TaskShimError.temporary("libpq could not allocate a connection.") }
             if PQstatus(conn) != CONNECTION_OK {
-                let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+                let message = String(cString: PQerrorMessage(conn)).trimmed
                 PQfinish(conn)
                 throw PostgresConnection.connectError(message, display: display)
             }
@@ -192,7 +195,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
             guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
             return String(cString: value)
         }
-        let primary = field("M") ?? String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let primary = field("M") ?? String(cString: PQerrorMessage(connection)).trimmed
         let state = field("C") ?? ""
         var location = ""
         if let raw = field("P"), let position = Int(raw) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TaskShimCore
 
 /// A value bound to a SQL parameter. Every value travels as a bound parameter, never spliced into SQL.

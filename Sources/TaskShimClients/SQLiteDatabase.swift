@@ -1,5 +1,6 @@
 import CSQLite
-import Foundation
+import Synchronization
+import FoundationEssentials
 import TaskShimCore
 
 /// A SQLite database file. Statements run on the database's own thread; `:name` placeholders are
@@ -10,12 +11,10 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
 
     // Touched only on `queue`.
     private var handle: OpaquePointer?
-    private let interruptHandle: OpaquePointer
     private let queue: BlockingQueue
 
     private init(handle: OpaquePointer, path: String) {
         self.handle = handle
-        self.interruptHandle = handle
         self.displayName = path
         self.queue = BlockingQueue(label: "taskshim.sqlite")
     }
@@ -139,19 +138,25 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    /// Cancelling the calling task interrupts the statement (`sqlite3_interrupt`, safe from any thread).
+    /// Cancelling the calling task stops the statement: SQLite's progress handler checks a flag every
+    /// thousand VM steps. (A flag rather than `sqlite3_interrupt`, which is lost when it arrives before
+    /// the step has started.)
     private func step(_ box: UnsafeSendablePointer, max: Int) async throws -> RowBatch {
-        try await withTaskCancellationHandler {
-            try await stepRows(box, max: max)
+        let cancelled = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await stepRows(box, max: max, cancelled: cancelled)
         } onCancel: {
-            sqlite3_interrupt(interruptHandle)
+            cancelled.set()
         }
     }
 
-    private func stepRows(_ box: UnsafeSendablePointer, max: Int) async throws -> RowBatch {
+    private func stepRows(_ box: UnsafeSendablePointer, max: Int, cancelled: CancelFlag) async throws -> RowBatch {
         let path = displayName
         return try await queue.run { [self] in
             let statement = box.pointer
+            let context = Unmanaged.passUnretained(cancelled).toOpaque()
+            sqlite3_progress_handler(handle, 1000, sqliteProgress, context)
+            defer { withExtendedLifetime(cancelled) { sqlite3_progress_handler(handle, 0, nil, nil) } }
             let width = sqlite3_column_count(statement)
             let columns = (0..<width).map { String(cString: sqlite3_column_name(statement, $0)) }
             var rows: [SQLRow] = []
@@ -176,4 +181,17 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
     private func finalize(_ box: UnsafeSendablePointer) {
         queue.sync { _ = sqlite3_finalize(box.pointer) }
     }
+}
+
+/// Set from any thread when the task waiting for a statement is cancelled.
+final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// Non-zero makes SQLite stop the statement with SQLITE_INTERRUPT.
+private let sqliteProgress: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { context in
+    guard let context else { return 0 }
+    return Unmanaged<CancelFlag>.fromOpaque(context).takeUnretainedValue().isSet ? 1 : 0
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension DateInterval {
     /// An explicit data window from two RFC 3339 strings: both or neither, start strictly before end.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The process environment, read through typed accessors whose errors name the variable to fix.
 public struct Environment: Sendable {
@@ -17,7 +17,7 @@ public struct Environment: Sendable {
     /// An integer variable within `range`, or `defaultValue` when unset.
     public func int(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws(TaskShimError) -> Int {
         guard let raw = self[name] else { return defaultValue }
-        guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+        guard let value = Int(raw.trimmed), range.contains(value) else {
             throw .configuration("\(name)=\(raw) is not a whole number from \(range.lowerBound) to \(range.upperBound).",
                                  hint: "Set it to such a number or unset it to use the default (\(defaultValue)).")
         }
@@ -27,7 +27,7 @@ public struct Environment: Sendable {
     /// A decimal variable within `range`, or `defaultValue` when unset.
     public func double(_ name: String, default defaultValue: Double, in range: ClosedRange<Double>) throws(TaskShimError) -> Double {
         guard let raw = self[name] else { return defaultValue }
-        guard let value = Double(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+        guard let value = Double(raw.trimmed), range.contains(value) else {
             throw .configuration("\(name)=\(raw) is not a number from \(range.lowerBound) to \(range.upperBound).",
                                  hint: "Set it to such a number or unset it to use the default (\(defaultValue)).")
         }

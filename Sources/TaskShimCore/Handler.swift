@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A unit of work that TaskShim can run under every contract.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What a handler gets besides its invocation: a logger already carrying the invocation's metadata,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One run of a handler, as every contract describes it after translating its platform's input.
 public struct Invocation: Sendable {
@@ -51,18 +51,15 @@ public struct Invocation: Sendable {
 
     /// The payload decoded as a JSON object; an empty payload is an empty object.
     /// Throws a data error naming the problem when the payload is not a JSON object.
-    public func jsonObject() throws(TaskShimError) -> [String: Any] {
-        if payload.isEmpty || payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+    public func jsonObject() throws(TaskShimError) -> [String: JSONValue] {
+        if payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             return [:]
         }
-        let value: Any
-        do {
-            value = try JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])
-        } catch {
+        guard let value = JSONValue.parse(payload) else {
             throw .data("The event is not valid JSON (\(payload.count) bytes).",
                         hint: "Pass a JSON object, for example --event '{\"stream_name\":\"x\"}'.")
         }
-        guard let object = value as? [String: Any] else {
+        guard let object = value.object else {
             throw .data("The event is JSON but not an object.", hint: "Pass a JSON object such as {}.")
         }
         return object

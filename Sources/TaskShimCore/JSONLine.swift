@@ -1,7 +1,7 @@
-import Foundation
+import FoundationEssentials
 
 /// Builds one JSON object as text, keys in the order they are added. Log lines and records are written
-/// with it: it is several times faster than `JSONSerialization` and keeps `time`, `level`, `message` first.
+/// with it: it is several times faster than a general encoder and keeps `time`, `level`, `message` first.
 public struct JSONLine: Sendable {
     private var text = "{"
     private var empty = true

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +24,7 @@ public final class FileDescriptorWriter: LineWriter, @unchecked Sendable {
     public static let standardError = FileDescriptorWriter(fileDescriptor: 2)
 
     private let fileDescriptor: Int32
-    private let lock = NSLock()
+    private let lock = Lock()
 
     public init(fileDescriptor: Int32) {
         self.fileDescriptor = fileDescriptor
@@ -50,8 +50,7 @@ public final class FileDescriptorWriter: LineWriter, @unchecked Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) {
-        lock.lock()
-        defer { lock.unlock() }
+        lock.withLock {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -63,25 +62,22 @@ public final class FileDescriptorWriter: LineWriter, @unchecked Sendable {
                 offset += n
             }
         }
+        }
     }
 }
 
 /// Collects lines in memory; for tests and for embedders that want the output.
-public final class MemoryLineWriter: LineWriter, @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [String] = []
+public final class MemoryLineWriter: LineWriter, Sendable {
+    private let lock = Lock()
+    nonisolated(unsafe) private var storage: [String] = []
 
     public init() {}
 
     public func write(line: String) {
-        lock.lock()
-        storage.append(line)
-        lock.unlock()
+        lock.withLock { storage.append(line) }
     }
 
     public var lines: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
+        lock.withLock { storage }
     }
 }

@@ -1,29 +1,29 @@
-import Foundation
+import FoundationEssentials
 
 /// Replaces secret values with `***` in everything the log backend writes.
 ///
 /// Values are registered when a secrets provider hands them out and, at start-up, from environment
 /// variables whose names say they hold a secret (`*_KEY`, `*_TOKEN`, `*PASSWORD*`, ...) and from passwords
 /// embedded in URLs (`postgres://user:pass@host`).
-public final class Redactor: @unchecked Sendable {
+public final class Redactor: Sendable {
     public static let mask = "***"
     /// Shorter values would mask ordinary words and numbers.
     static let minimumLength = 4
 
-    private let lock = NSLock()
-    private var secrets: [String] = []
+    private let lock = Lock()
+    nonisolated(unsafe) private var secrets: [String] = []
 
     public init() {}
 
     /// Registers a secret value.
     public func add(_ value: String) {
         guard value.count >= Self.minimumLength else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        if !secrets.contains(value) {
-            secrets.append(value)
-            // Longest first, so a secret containing another is masked whole.
-            secrets.sort { $0.count > $1.count }
+        lock.withLock {
+            if !secrets.contains(value) {
+                secrets.append(value)
+                // Longest first, so a secret containing another is masked whole.
+                secrets.sort { $0.count > $1.count }
+            }
         }
     }
 
@@ -35,7 +35,7 @@ public final class Redactor: @unchecked Sendable {
             }
             if let password = Self.urlPassword(in: value) {
                 add(password)
-                if let decoded = password.removingPercentEncoding { add(decoded) }
+                add(Self.percentDecoded(password))
             }
         }
     }
@@ -52,7 +52,7 @@ public final class Redactor: @unchecked Sendable {
 
     /// The password of a `scheme://user:password@host` URL, if the string is one.
     static func urlPassword(in value: String) -> String? {
-        guard let schemeEnd = value.range(of: "://") else { return nil }
+        guard let schemeEnd = value.firstRange(of: "://") else { return nil }
         let rest = value[schemeEnd.upperBound...]
         guard let at = rest.firstIndex(of: "@") else { return nil }
         let userInfo = rest[..<at]
@@ -61,15 +61,28 @@ public final class Redactor: @unchecked Sendable {
         return password.isEmpty ? nil : String(password)
     }
 
+    /// `%21` → `!`: the form a URL password has once a client decodes it.
+    static func percentDecoded(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// `text` with every registered secret replaced by the mask.
     public func redact(_ text: String) -> String {
-        lock.lock()
-        let current = secrets
-        lock.unlock()
+        let current = lock.withLock { secrets }
         guard !current.isEmpty else { return text }
         var result = text
         for secret in current where result.contains(secret) {
-            result = result.replacingOccurrences(of: secret, with: Self.mask)
+            result = result.replacing(secret, with: Self.mask)
         }
         return result
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Exponential backoff with full jitter: before attempt n+1 wait a random time in
 /// `[0, min(maxDelay, baseDelay * 2^(n-1))]`, and never past the deadline.

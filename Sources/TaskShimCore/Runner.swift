@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Runs one invocation of a handler and writes the run-summary line every contract relies on:

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// The swift-log backend: one line per event in the chosen ``LogFormat``, every string passed through
@@ -54,7 +57,7 @@ public struct StructuredLogHandler: LogHandler {
         let keys = metadata.keys.sorted()
         switch format {
         case .text:
-            var line = Timestamp.format(date) + " " + level.lambdaLevel.padding(toLength: 5, withPad: " ", startingAt: 0) + " " + message
+            var line = Timestamp.format(date) + " " + level.lambdaLevel + String(repeating: " ", count: max(0, 5 - level.lambdaLevel.count)) + " " + message
             for key in keys {
                 line += " \(key)=\(plain(key: key, metadata[key]!))"
             }

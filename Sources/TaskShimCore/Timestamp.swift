@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 3339 timestamps in UTC, as every log format and record here uses them. Pure arithmetic on
 /// bytes: no locale, no time-zone database, no allocation beyond the result. The SQL handler calls

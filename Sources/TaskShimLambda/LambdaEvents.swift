@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TaskShimCore
 
 /// The event shapes a scheduled-task runtime meets on Lambda, recognised from the payload.
@@ -19,19 +19,17 @@ public enum LambdaEvent: Sendable {
     }
 
     public static func classify(_ payload: Data) -> LambdaEvent {
-        guard payload.first == UInt8(ascii: "{"),
-              let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any] else { return .direct }
-        if object["detail-type"] as? String == "Scheduled Event", object["source"] as? String == "aws.events",
-           let raw = object["time"] as? String, let time = Timestamp.parse(raw) {
-            return .scheduled(time: time, id: object["id"] as? String ?? raw)
+        guard payload.first == UInt8(ascii: "{"), let event = JSONValue.parse(payload) else { return .direct }
+        if event["detail-type"]?.string == "Scheduled Event", event["source"]?.string == "aws.events",
+           let raw = event["time"]?.string, let time = Timestamp.parse(raw) {
+            return .scheduled(time: time, id: event["id"]?.string ?? raw)
         }
-        if let records = object["Records"] as? [[String: Any]], !records.isEmpty,
-           records.allSatisfy({ $0["eventSource"] as? String == "aws:sqs" }) {
+        if let records = event["Records"]?.array, !records.isEmpty,
+           records.allSatisfy({ $0["eventSource"]?.string == "aws:sqs" }) {
             return .sqs(records.map { record in
-                let attributes = record["attributes"] as? [String: Any]
-                return SQSRecord(messageID: record["messageId"] as? String ?? "",
-                                 body: Data((record["body"] as? String ?? "").utf8),
-                                 receiveCount: Int(attributes?["ApproximateReceiveCount"] as? String ?? "") ?? 1)
+                SQSRecord(messageID: record["messageId"]?.string ?? "",
+                          body: Data((record["body"]?.string ?? "").utf8),
+                          receiveCount: Int(record["attributes"]?["ApproximateReceiveCount"]?.string ?? "") ?? 1)
             })
         }
         return .direct

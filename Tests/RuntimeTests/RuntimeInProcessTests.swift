@@ -8,7 +8,7 @@ struct RuntimeInProcessTests {
     struct Greeter: Handler {
         let name = "greet"
         func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
-            let who = try invocation.jsonObject()["name"] as? String ?? "world"
+            let who = try invocation.jsonObject()["name"]?.string ?? "world"
             context.metrics.add("greetings")
             return Data("hello \(who)".utf8)
         }

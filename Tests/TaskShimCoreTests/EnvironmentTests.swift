@@ -24,3 +24,12 @@ struct EnvironmentTests {
         #expect(throws: TaskShimError.self) { try environment.bool("FLAG", default: false) }
     }
 }
+
+struct StringTrimmingTests {
+    @Test func trimsSpacesTabsAndLineBreaksIncludingCRLF() {
+        #expect("  value\r\n".trimmed == "value")
+        #expect("\t a b \n".trimmed == "a b")
+        #expect(" \r\n ".trimmed == "")
+        #expect("x".trimmed == "x")
+    }
+}

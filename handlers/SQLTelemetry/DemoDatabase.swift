@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import TaskShimCore
 import TaskShimClients
 
@@ -17,10 +20,10 @@ public enum DemoDatabase {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw TaskShimError(.ioError, "Cannot create the data directory \(directory): \(error.localizedDescription).",
+            throw TaskShimError(.ioError, "Cannot create the data directory \(directory): \(error).",
                                 hint: "Set TASKSHIM_DATA_DIR to a writable folder, or DATABASE_URL to your database.")
         }
-        let database = try await SQLiteDatabase.open(path: (directory as NSString).appendingPathComponent(fileName))
+        let database = try await SQLiteDatabase.open(path: FilePath.join(directory, fileName))
         try await database.execute("""
             CREATE TABLE IF NOT EXISTS measurements (
                 element_name TEXT NOT NULL,

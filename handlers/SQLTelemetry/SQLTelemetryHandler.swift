@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import TaskShimCore
 import TaskShimClients
@@ -27,8 +30,8 @@ public struct SQLTelemetryHandler: Handler {
     func options(from invocation: Invocation) throws(TaskShimError) -> Options {
         let object = try invocation.jsonObject()
         func string(_ key: String) throws(TaskShimError) -> String? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
-            guard let text = value as? String else { throw .data("The event field \(key) must be a string.") }
+            guard let value = object[key], value != .null else { return nil }
+            guard let text = value.string else { throw .data("The event field \(key) must be a string.") }
             return text
         }
         let interval = try DateInterval.parsing(start: try string("start"), end: try string("end"),
@@ -37,12 +40,12 @@ public struct SQLTelemetryHandler: Handler {
     }
 
     func readSQL() throws(TaskShimError) -> String {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
             throw TaskShimError(.noInput, "The SQL file \(file) does not exist.",
                                 hint: "Check the path (relative paths start from \(FileManager.default.currentDirectoryPath)).")
         }
-        guard !isDirectory.boolValue else {
+        guard !isDirectory else {
             throw TaskShimError(.noInput, "\(file) is a directory, not a SQL file.")
         }
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -51,7 +54,7 @@ public struct SQLTelemetryHandler: Handler {
         guard let sql = String(data: data, encoding: .utf8) else {
             throw .data("The SQL file \(file) is not UTF-8 text.")
         }
-        guard !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !sql.trimmed.isEmpty else {
             throw .data("The SQL file \(file) is empty.")
         }
         return sql
@@ -73,7 +76,7 @@ public struct SQLTelemetryHandler: Handler {
     }
 
     var defaultStreamName: String {
-        ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        FilePath.stem(file)
     }
 
     public func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
@@ -186,7 +189,7 @@ public struct SQLTelemetryHandler: Handler {
             if let url = configuration.databaseURL {
                 database = try await SQLDatabases.open(url: url)
             } else {
-                let path = (configuration.dataDirectory as NSString).appendingPathComponent(DemoDatabase.fileName)
+                let path = FilePath.join(configuration.dataDirectory, DemoDatabase.fileName)
                 guard FileManager.default.fileExists(atPath: path) else {
                     return ConnectionCheck(dependency: "database", detail: "DATABASE_URL is not set: the embedded demo database \(path) is created on the first run")
                 }

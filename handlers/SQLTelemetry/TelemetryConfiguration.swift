@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TaskShimCore
 
 /// The handler's settings, from the seeds' environment variables.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TaskShimCore
 import TaskShimClients
 
@@ -66,7 +66,7 @@ public struct RecordMapper: Sendable {
     public func record(from row: SQLRow) -> Result<TelemetryRecord, RowRejection> {
         guard let element = row[elementIndex], !element.isEmpty else { return .failure(.init("element_name is empty")) }
         guard let rawValue = row[valueIndex] else { return .failure(.init("value is NULL")) }
-        guard let value = Double(rawValue) ?? Double(rawValue.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+        guard let value = Double(rawValue) ?? Double(rawValue.trimmed), value.isFinite else {
             return .failure(.init("value '\(rawValue.prefix(40))' is not a number"))
         }
         guard let rawTime = row[timestampIndex] else { return .failure(.init("timestamp is NULL")) }

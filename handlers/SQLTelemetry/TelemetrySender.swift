@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import TaskShimCore
 import TaskShimClients
@@ -73,7 +73,7 @@ public struct TelemetrySender: Sendable {
 
     private static func snippet(_ response: HTTPResponse) -> String {
         let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+            .replacing("\n", with: " ").trimmed
         return text.isEmpty ? "" : ": \(text)"
     }
 }

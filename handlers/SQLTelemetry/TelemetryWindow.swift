@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TaskShimCore
 
 /// The data window a run reports on.
