@@ -11,3 +11,5 @@ static inline CURLcode taskshim_curl_setopt_write(CURL *h, CURLoption o, size_t 
 static inline CURLcode taskshim_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode taskshim_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode taskshim_curl_setopt_xferinfo(CURL *h, CURLoption o, int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) { return curl_easy_setopt(h, o, f); }
+static inline CURLcode taskshim_curl_setopt_read(CURL *h, CURLoption o, size_t (*f)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, o, f); }
+static inline CURLcode taskshim_curl_setopt_trailer(CURL *h, CURLoption o, int (*f)(struct curl_slist **, void *)) { return curl_easy_setopt(h, o, f); }

@@ -44,16 +44,18 @@ struct LambdaCommand: AsyncParsableCommand {
 
         let resolved: any Handler
         let secrets: any SecretsProvider
+        let streaming: Bool
         do {
             resolved = try runtime.registry.resolve(try Self.target(handler, environment: io.environment))
             secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
+            streaming = try io.environment.bool("TASKSHIM_LAMBDA_STREAMING", default: false)
         } catch {
             // Lambda shows this as the init error of the function; the process then exits.
             try? await api.initializationFailed(LambdaErrorBody(error))
             throw error
         }
         let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
-        let loop = LambdaLoop(api: api, runner: runner, logger: logger)
+        let loop = LambdaLoop(api: api, runner: runner, logger: logger, streaming: streaming)
         let limit = maxInvocations
 
         // Lambda sends SIGTERM when it shuts the environment down: stop between events, exit 0.

@@ -1,4 +1,5 @@
 import CCurl
+import Dispatch
 import FoundationEssentials
 import Synchronization
 import TaskShimCore
@@ -76,15 +77,22 @@ public final class HTTPClient: @unchecked Sendable {
     /// the server cannot be reached or times out, and a permanent one for a bad URL or a failed TLS check.
     /// Cancelling the calling task aborts the transfer within about a second.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await send(request, streaming: nil)
+    }
+
+    /// Sends a request whose body is produced while it is sent: chunked transfer encoding, with the
+    /// trailers given to ``StreamingBody/finish(trailers:)``. `request.body` is ignored.
+    public func send(_ request: HTTPRequest, streaming body: StreamingBody?) async throws -> HTTPResponse {
         let sink = ResponseSink(limit: options.maxResponseBytes)
         return try await withTaskCancellationHandler {
-            try await queue.run { [self] in try perform(request, sink: sink) }
+            try await queue.run { [self] in try perform(request, sink: sink, streaming: body) }
         } onCancel: {
             sink.cancelled.store(true, ordering: .relaxed)
+            body?.finish(trailers: [])  // unblocks libcurl's read callback
         }
     }
 
-    private func perform(_ request: HTTPRequest, sink: ResponseSink) throws -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, sink: ResponseSink, streaming: StreamingBody?) throws -> HTTPResponse {
         if handle == nil { handle = OpaquePointer(curl_easy_init()) }
         guard let rawHandle = handle.map({ UnsafeMutableRawPointer($0) }) else {
             throw TaskShimError.temporary("libcurl could not create a handle.")
@@ -132,6 +140,16 @@ public final class HTTPClient: @unchecked Sendable {
                         taskshim_curl_setopt_string(rawHandle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
                     }
                     taskshim_curl_setopt_off(rawHandle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+                }
+                if let streaming {
+                    let source = Unmanaged.passUnretained(streaming).toOpaque()
+                    taskshim_curl_setopt_long(rawHandle, CURLOPT_POST, 1)
+                    taskshim_curl_setopt_off(rawHandle, CURLOPT_POSTFIELDSIZE_LARGE, -1)
+                    taskshim_curl_setopt_read(rawHandle, CURLOPT_READFUNCTION, curlReadBody)
+                    taskshim_curl_setopt_pointer(rawHandle, CURLOPT_READDATA, source)
+                    taskshim_curl_setopt_trailer(rawHandle, CURLOPT_TRAILERFUNCTION, curlTrailers)
+                    taskshim_curl_setopt_pointer(rawHandle, CURLOPT_TRAILERDATA, source)
+                    return withExtendedLifetime(streaming) { curl_easy_perform(rawHandle) }
                 }
                 if !["GET", "HEAD"].contains(request.method.uppercased()) {
                     return request.body.withUnsafeBytes { bytes in
@@ -236,4 +254,72 @@ private let curlWriteHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, 
 private let curlProgress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = { context, _, _, _, _ in
     guard let context else { return 0 }
     return Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue().cancelled.load(ordering: .relaxed) ? 1 : 0
+}
+
+/// A request body written while it is being sent. The producer calls ``write(_:)`` and then
+/// ``finish(trailers:)``; libcurl's read callback, on the client's thread, waits for each part.
+public final class StreamingBody: Sendable {
+    private let lock = Lock()
+    private let available = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) private var parts: [Data] = []
+    nonisolated(unsafe) private var offset = 0
+    nonisolated(unsafe) private var finished = false
+    nonisolated(unsafe) private var trailerLines: [String] = []
+
+    public init() {}
+
+    /// Queues `data` for sending. Never blocks.
+    public func write(_ data: Data) {
+        guard !data.isEmpty else { return }
+        lock.withLock { if !finished { parts.append(data) } }
+        available.signal()
+    }
+
+    /// Ends the body; `trailers` follow the last chunk. Later calls do nothing.
+    public func finish(trailers: [(String, String)]) {
+        lock.withLock {
+            guard !finished else { return }
+            finished = true
+            trailerLines = trailers.map { "\($0.0): \($0.1)" }
+        }
+        available.signal()
+    }
+
+    /// Copies up to `capacity` bytes into `buffer`, waiting for the producer; 0 at the end.
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        while true {
+            let copied: Int? = lock.withLock {
+                if let first = parts.first {
+                    let count = min(capacity, first.count - offset)
+                    first.withUnsafeBytes { bytes in
+                        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+                    }
+                    offset += count
+                    if offset == first.count {
+                        parts.removeFirst()
+                        offset = 0
+                    }
+                    return count
+                }
+                return finished ? 0 : nil
+            }
+            if let copied { return copied }
+            available.wait()
+        }
+    }
+
+    var trailers: [String] { lock.withLock { trailerLines } }
+}
+
+private let curlReadBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { buffer, size, count, context in
+    guard let buffer, let context else { return 0 }
+    return Unmanaged<StreamingBody>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
+}
+
+private let curlTrailers: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<curl_slist>?>?, UnsafeMutableRawPointer?) -> Int32 = { list, context in
+    guard let list, let context else { return 0 }
+    for line in Unmanaged<StreamingBody>.fromOpaque(context).takeUnretainedValue().trailers {
+        list.pointee = curl_slist_append(list.pointee, line)
+    }
+    return 0  // CURL_TRAILERFUNC_OK; libcurl frees the list
 }

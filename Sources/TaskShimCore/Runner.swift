@@ -34,7 +34,9 @@ public struct Runner: Sendable {
         return logger
     }
 
-    public func run(_ handler: any Handler, _ invocation: Invocation) async -> Outcome {
+    /// Runs the handler once. With `writer`, a ``StreamingHandler`` writes its response there part by
+    /// part (the outcome's `output` is then empty); other handlers return theirs whole.
+    public func run(_ handler: any Handler, _ invocation: Invocation, streamingTo writer: (any ResponseWriter)? = nil) async -> Outcome {
         let logger = invocationLogger(handler, invocation)
         let metrics = RunMetrics()
         let context = HandlerContext(logger: logger, environment: environment, secrets: secrets,
@@ -42,7 +44,16 @@ public struct Runner: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         var outcome: Outcome
-        switch await Self.race(deadline: invocation.deadline, { try await handler.handle(invocation, context: context) }) {
+        let body: @Sendable () async throws -> Data
+        if let writer, let streaming = handler as? any StreamingHandler {
+            body = {
+                try await streaming.stream(invocation, context: context, to: writer)
+                return Data()
+            }
+        } else {
+            body = { try await handler.handle(invocation, context: context) }
+        }
+        switch await Self.race(deadline: invocation.deadline, body) {
         case .success(let data):
             outcome = Outcome(status: .ok, output: data, error: nil, duration: clock.now - start)
         case .failure(let error):

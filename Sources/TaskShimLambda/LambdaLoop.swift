@@ -13,11 +13,14 @@ public struct LambdaLoop: Sendable {
     public var api: RuntimeAPIClient
     public var runner: Runner
     public var logger: Logger
+    /// Stream the responses of ``StreamingHandler``s to direct invocations (`TASKSHIM_LAMBDA_STREAMING`).
+    public var streaming: Bool
 
-    public init(api: RuntimeAPIClient, runner: Runner, logger: Logger) {
+    public init(api: RuntimeAPIClient, runner: Runner, logger: Logger, streaming: Bool = false) {
         self.api = api
         self.runner = runner
         self.logger = logger
+        self.streaming = streaming
     }
 
     /// Runs invocations until `limit` have been handled (nil: forever) or the Runtime API fails.
@@ -35,6 +38,14 @@ public struct LambdaLoop: Sendable {
                               metadata: ["value": .stringConvertible(event.deadlineMilliseconds ?? 0)])
             }
             if let trace = event.traceID { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+            if streaming, handler is any StreamingHandler, case .direct = LambdaEvent.classify(event.body) {
+                let invocation = Self.invocation(for: event, deadline: deadline.date)
+                let runner = runner
+                try await api.respondStreaming(event.requestID) { writer in
+                    await runner.run(handler, invocation, streamingTo: writer).error.map(LambdaErrorBody.init)
+                }
+                continue
+            }
             let result = await invoke(handler, event, deadline: deadline.date)
             switch result {
             case .success(let body):
@@ -54,8 +65,7 @@ public struct LambdaLoop: Sendable {
     /// Runs one event: a scheduled event with its logical time, an SQS batch record by record with
     /// partial batch failure, or a direct invocation.
     func invoke(_ handler: any Handler, _ event: LambdaNextEvent, deadline: Date?) async -> Result<Data, TaskShimError> {
-        var invocation = Invocation(payload: event.body, trigger: .lambda, deadline: deadline,
-                                    requestID: event.requestID, traceID: event.traceID.map(Self.xrayRoot))
+        var invocation = Self.invocation(for: event, deadline: deadline)
         switch LambdaEvent.classify(event.body) {
         case .scheduled(let time, let id):
             invocation.logicalTime = time
@@ -79,6 +89,11 @@ public struct LambdaLoop: Sendable {
         let outcome = await runner.run(handler, invocation)
         if let error = outcome.error { return .failure(error) }
         return .success(outcome.output)
+    }
+
+    static func invocation(for event: LambdaNextEvent, deadline: Date?) -> Invocation {
+        Invocation(payload: event.body, trigger: .lambda, deadline: deadline, requestID: event.requestID,
+                   traceID: event.traceID.map(Self.xrayRoot))
     }
 
     /// Lambda sends the deadline as epoch milliseconds. A value far below any epoch time (some emulators

@@ -81,6 +81,31 @@ public final class RuntimeAPIClient: Sendable {
         try await post("/invocation/\(requestID)/response", body: body, headers: [])
     }
 
+    /// Streams the response for `requestID` (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked).
+    /// `produce` writes the parts as they come; an error it returns is sent in the trailers
+    /// `Lambda-Runtime-Function-Error-Type` and `-Error-Body` (base64 JSON), after what was streamed.
+    public func respondStreaming(_ requestID: String,
+                                 produce: @Sendable (any ResponseWriter) async -> LambdaErrorBody?) async throws {
+        let body = StreamingBody()
+        let request = HTTPRequest(method: "POST", url: base + "/invocation/\(requestID)/response", headers: [
+            ("Content-Type", "application/octet-stream"),
+            ("Lambda-Runtime-Function-Response-Mode", "streaming"),
+            ("Transfer-Encoding", "chunked"),
+            ("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"),
+        ])
+        let http = http
+        async let answer = http.send(request, streaming: body)
+        let failure = await produce(StreamingBodyWriter(body: body))
+        body.finish(trailers: failure.map {
+            [("Lambda-Runtime-Function-Error-Type", $0.errorType), ("Lambda-Runtime-Function-Error-Body", $0.json.base64EncodedString())]
+        } ?? [])
+        let response = try await answer
+        guard (200..<300).contains(response.status) else {
+            throw TaskShimError(response.status >= 500 ? .temporaryFailure : .protocolError,
+                                "The Lambda Runtime API answered the streamed response with \(response.status).")
+        }
+    }
+
     /// Posts a handler failure for `requestID`.
     public func fail(_ requestID: String, error: LambdaErrorBody) async throws {
         try await post("/invocation/\(requestID)/error", body: error.json,
@@ -102,5 +127,14 @@ public final class RuntimeAPIClient: Sendable {
             throw TaskShimError(response.status >= 500 ? .temporaryFailure : .protocolError,
                                 "The Lambda Runtime API answered \(path) with \(response.status): \(detail)")
         }
+    }
+}
+
+/// Hands a streaming handler's parts to the request body being sent.
+struct StreamingBodyWriter: ResponseWriter {
+    let body: StreamingBody
+
+    func write(_ bytes: Data) async throws {
+        body.write(bytes)
     }
 }

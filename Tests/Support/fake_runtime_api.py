@@ -64,12 +64,35 @@ class Handler(BaseHTTPRequestHandler):
             ("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
         ])
 
+    def read_chunked(self):
+        """A chunked body (a streamed response): the chunks, and the trailers after the last one."""
+        chunks, trailers = [], {}
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                break
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+        while True:
+            line = self.rfile.readline().strip()
+            if not line:
+                break
+            name, _, value = line.decode().partition(":")
+            trailers[name.strip().lower()] = value.strip()
+        return chunks, trailers
+
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        chunks, trailers = [], {}
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks, trailers = self.read_chunked()
+            body = b"".join(chunks)
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         with open(log_path, "a") as log:
             log.write(json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                  "body": body.decode("utf-8", "replace"), "size": len(body)}) + "\n")
+                                  "body": body.decode("utf-8", "replace"), "size": len(body),
+                                  "chunks": [len(c) for c in chunks], "trailers": trailers}) + "\n")
         request_id = self.path.split("/invocation/")[-1].split("/")[0] if "/invocation/" in self.path else None
         event = state["by_id"].get(request_id, {})
         status = event.get("on_response", 202) if self.path.endswith("/response") else 202

@@ -104,6 +104,9 @@ public final class FakeRuntimeAPI: @unchecked Sendable {
         public var headers: [String: String]
         public var body: String
         public var size: Int
+        /// Sizes of the chunks of a streamed (chunked) body.
+        public var chunks: [Int]
+        public var trailers: [String: String]
         public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] }
     }
 
@@ -124,7 +127,8 @@ public final class FakeRuntimeAPI: @unchecked Sendable {
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return Post(path: object["path"] as? String ?? "", headers: object["headers"] as? [String: String] ?? [:],
-                        body: object["body"] as? String ?? "", size: object["size"] as? Int ?? 0)
+                        body: object["body"] as? String ?? "", size: object["size"] as? Int ?? 0,
+                        chunks: object["chunks"] as? [Int] ?? [], trailers: object["trailers"] as? [String: String] ?? [:])
         }
     }
 
