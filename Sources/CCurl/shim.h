@@ -1,4 +1,7 @@
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 /* curl_easy_setopt and curl_easy_getinfo are variadic, which Swift does not import:
    one typed wrapper per argument kind. */
@@ -13,3 +16,16 @@ static inline CURLcode taskshim_curl_getinfo_double(CURL *h, CURLINFO i, double 
 static inline CURLcode taskshim_curl_setopt_xferinfo(CURL *h, CURLoption o, int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) { return curl_easy_setopt(h, o, f); }
 static inline CURLcode taskshim_curl_setopt_read(CURL *h, CURLoption o, size_t (*f)(char *, size_t, size_t, void *)) { return curl_easy_setopt(h, o, f); }
 static inline CURLcode taskshim_curl_setopt_trailer(CURL *h, CURLoption o, int (*f)(struct curl_slist **, void *)) { return curl_easy_setopt(h, o, f); }
+static inline CURLcode taskshim_curl_setopt_sockopt(CURL *h, CURLoption o, int (*f)(void *, curl_socket_t, curlsocktype)) { return curl_easy_setopt(h, o, f); }
+
+/* Sends the pending ACK for what was received at once instead of after the delayed-ACK timer (40 ms on
+   Linux). A server that writes a response's headers and body separately with Nagle's algorithm on holds
+   the body until the headers are acknowledged; cargo-lambda's Runtime API emulator is one. */
+static inline void taskshim_tcp_quickack(int fd) {
+#ifdef TCP_QUICKACK
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#else
+    (void)fd;
+#endif
+}

@@ -26,12 +26,19 @@ struct LambdaCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let (runtime, io) = Runtime.current else { return }
+        try await Self.serve(handler: handler, maxInvocations: maxInvocations, runtime: runtime, io: io)
+    }
+
+    /// What `runtime lambda` does; ``Runtime/run(arguments:io:)`` calls it without parsing arguments on a
+    /// cold start, where every millisecond counts.
+    static func serve(handler: String?, maxInvocations: Int?, runtime: Runtime, io: Runtime.IO) async throws {
         try await io.reportingErrors { redactor throws(TaskShimError) in
-            try await serve(runtime: runtime, io: io, redactor: redactor)
+            try await serve(handler: handler, maxInvocations: maxInvocations, runtime: runtime, io: io, redactor: redactor)
         }
     }
 
-    private func serve(runtime: Runtime, io: Runtime.IO, redactor: Redactor) async throws(TaskShimError) {
+    private static func serve(handler: String?, maxInvocations: Int?, runtime: Runtime, io: Runtime.IO,
+                              redactor: Redactor) async throws(TaskShimError) {
         guard let address = io.environment["AWS_LAMBDA_RUNTIME_API"] else {
             throw .configuration("AWS_LAMBDA_RUNTIME_API is not set, so there is no Lambda Runtime API to serve.",
                                  hint: "Lambda sets it; to run a handler once outside Lambda use `runtime exec NAME`.")
@@ -46,7 +53,7 @@ struct LambdaCommand: AsyncParsableCommand {
         let secrets: any SecretsProvider
         let streaming: Bool
         do {
-            resolved = try runtime.registry.resolve(try Self.target(handler, environment: io.environment))
+            resolved = try runtime.registry.resolve(try target(handler, environment: io.environment))
             secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
             streaming = try io.environment.bool("TASKSHIM_LAMBDA_STREAMING", default: false)
         } catch {

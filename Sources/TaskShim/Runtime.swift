@@ -62,6 +62,12 @@ public struct Runtime: Sendable {
         let arguments = arguments.isEmpty && io.environment["AWS_LAMBDA_RUNTIME_API"] != nil ? ["lambda"] : arguments
         return await Runtime.$current.withValue((self, io)) {
             do {
+                if arguments == ["lambda"] {
+                    // The cold start path: argument parsing instantiates type metadata by reflection,
+                    // milliseconds Lambda bills as init time.
+                    try await LambdaCommand.serve(handler: nil, maxInvocations: nil, runtime: self, io: io)
+                    return 0
+                }
                 var command = try RootCommand.parseAsRoot(arguments)
                 if var asyncCommand = command as? AsyncParsableCommand {
                     try await asyncCommand.run()

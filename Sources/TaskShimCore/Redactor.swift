@@ -11,7 +11,7 @@ public final class Redactor: Sendable {
     static let minimumLength = 4
 
     private let lock = Lock()
-    nonisolated(unsafe) private var secrets: [String] = []
+    nonisolated(unsafe) private var secrets: [(text: String, bytes: [UInt8])] = []
 
     public init() {}
 
@@ -19,10 +19,10 @@ public final class Redactor: Sendable {
     public func add(_ value: String) {
         guard value.count >= Self.minimumLength else { return }
         lock.withLock {
-            if !secrets.contains(value) {
-                secrets.append(value)
+            if !secrets.contains(where: { $0.text == value }) {
+                secrets.append((value, Array(value.utf8)))
                 // Longest first, so a secret containing another is masked whole.
-                secrets.sort { $0.count > $1.count }
+                secrets.sort { $0.bytes.count > $1.bytes.count }
             }
         }
     }
@@ -42,13 +42,17 @@ public final class Redactor: Sendable {
 
     /// Whether a variable or field name says it holds a secret.
     public static func isSecretName(_ name: String) -> Bool {
-        let upper = name.uppercased()
-        if upper.hasSuffix("_PROVIDER") { return false }  // SECRETS_PROVIDER names a backend, not a secret
-        let markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY",
-                       "ACCESS_KEY", "CREDENTIAL", "AUTHORIZATION", "SESSION_KEY"]
-        if markers.contains(where: upper.contains) { return true }
-        return upper.hasSuffix("_KEY") || upper == "KEY"
+        // Runs for every metadata key of every log line: bytes, not `String.contains`, which builds a
+        // search table per call.
+        let upper = name.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        if upper.hasSuffix(Self.providerSuffix) { return false }  // SECRETS_PROVIDER names a backend, not a secret
+        if Self.secretMarkers.contains(where: { upper.containsBytes($0) }) { return true }
+        return upper.hasSuffix(Array("_KEY".utf8)) || upper.elementsEqual("KEY".utf8)
     }
+
+    private static let providerSuffix = Array("_PROVIDER".utf8)
+    private static let secretMarkers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY",
+                                        "ACCESS_KEY", "CREDENTIAL", "AUTHORIZATION", "SESSION_KEY"].map { Array($0.utf8) }
 
     /// The password of a `scheme://user:password@host` URL, if the string is one.
     static func urlPassword(in value: String) -> String? {
@@ -80,10 +84,17 @@ public final class Redactor: Sendable {
     public func redact(_ text: String) -> String {
         let current = lock.withLock { secrets }
         guard !current.isEmpty else { return text }
+        let bytes = Array(text.utf8)
         var result = text
-        for secret in current where result.contains(secret) {
-            result = result.replacing(secret, with: Self.mask)
+        for secret in current where bytes.containsBytes(secret.bytes) {
+            result = result.replacing(secret.text, with: Self.mask)
         }
         return result
+    }
+}
+
+extension Array where Element == UInt8 {
+    func hasSuffix(_ suffix: [UInt8]) -> Bool {
+        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
     }
 }

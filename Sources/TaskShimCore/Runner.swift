@@ -16,6 +16,7 @@ public struct Runner: Sendable {
     public var environment: Environment
     public var secrets: any SecretsProvider
     public var output: any LineWriter
+    private let deadlines = DeadlineClock()
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter) {
         self.logger = logger
@@ -53,7 +54,7 @@ public struct Runner: Sendable {
         } else {
             body = { try await handler.handle(invocation, context: context) }
         }
-        switch await Self.race(deadline: invocation.deadline, body) {
+        switch await Self.race(deadline: invocation.deadline, clock: deadlines, body) {
         case .success(let data):
             outcome = Outcome(status: .ok, output: data, error: nil, duration: clock.now - start)
         case .failure(let error):
@@ -79,7 +80,7 @@ public struct Runner: Sendable {
 
     /// Runs `body`; when `deadline` passes first, cancels it, waits for it to stop, and fails with a
     /// temporary error. Handlers stop cooperatively: a blocking C call finishes before cancellation is seen.
-    static func race(deadline: Date?, _ body: @escaping @Sendable () async throws -> Data) async -> Result<Data, TaskShimError> {
+    static func race(deadline: Date?, clock deadlines: DeadlineClock, _ body: @escaping @Sendable () async throws -> Data) async -> Result<Data, TaskShimError> {
         guard let deadline else {
             do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
         }
@@ -88,9 +89,8 @@ public struct Runner: Sendable {
                 do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
             }
             group.addTask {
-                let remaining = deadline.timeIntervalSinceNow
-                if remaining > 0 { try? await Task.sleep(for: .milliseconds(Int64(remaining * 1000))) }
-                return Task.isCancelled ? nil : .failure(.temporary(
+                guard await deadlines.wait(until: deadline) else { return nil }
+                return .failure(.temporary(
                     "The handler did not finish before its deadline (\(Timestamp.format(deadline))) and was cancelled.",
                     hint: "Raise the timeout or make the work smaller; the run can be retried."))
             }

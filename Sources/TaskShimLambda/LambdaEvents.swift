@@ -18,8 +18,12 @@ public enum LambdaEvent: Sendable {
         public var receiveCount: Int
     }
 
+    private static let shapeKeys = [Array("\"detail-type\"".utf8), Array("\"Records\"".utf8)]
+
     public static func classify(_ payload: Data) -> LambdaEvent {
-        guard payload.first == UInt8(ascii: "{"), let event = JSONValue.parse(payload) else { return .direct }
+        // Most events are neither: skip the parse unless a key of the two shapes is there.
+        guard payload.first == UInt8(ascii: "{"), shapeKeys.contains(where: payload.containsBytes),
+              let event = JSONValue.parse(payload) else { return .direct }
         if event["detail-type"]?.string == "Scheduled Event", event["source"]?.string == "aws.events",
            let raw = event["time"]?.string, let time = Timestamp.parse(raw) {
             return .scheduled(time: time, id: event["id"]?.string ?? raw)

@@ -25,6 +25,13 @@ public struct LambdaLoop: Sendable {
 
     /// Runs invocations until `limit` have been handled (nil: forever) or the Runtime API fails.
     public func run(_ handler: any Handler, limit: Int? = nil) async throws {
+        // On the Runtime API client's thread, each request runs inline: no thread wake-ups per event.
+        try await withTaskExecutorPreference(api.executor) {
+            try await loop(handler, limit: limit)
+        }
+    }
+
+    private func loop(_ handler: any Handler, limit: Int?) async throws {
         var handled = 0
         var warnedRelativeDeadline = false
         while limit.map({ handled < $0 }) ?? true {

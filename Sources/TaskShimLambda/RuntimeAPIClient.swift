@@ -60,6 +60,10 @@ public final class RuntimeAPIClient: Sendable {
         self.http = HTTPClient(options: .init(connectTimeout: .seconds(5), requestTimeout: .zero, maxResponseBytes: 8 << 20))
     }
 
+    /// The thread the client's requests run on, as a task executor: the Lambda loop runs there, so a
+    /// request costs no thread hop.
+    public var executor: any TaskExecutor { http.executor }
+
     /// Waits for the next event.
     public func next() async throws -> LambdaNextEvent {
         let response = try await http.send(HTTPRequest(url: base + "/invocation/next"))
@@ -95,10 +99,13 @@ public final class RuntimeAPIClient: Sendable {
         ])
         let http = http
         async let answer = http.send(request, streaming: body)
-        let failure = await produce(StreamingBodyWriter(body: body))
-        body.finish(trailers: failure.map {
-            [("Lambda-Runtime-Function-Error-Type", $0.errorType), ("Lambda-Runtime-Function-Error-Body", $0.json.base64EncodedString())]
-        } ?? [])
+        // The upload blocks the client's thread while it waits for parts: produce them elsewhere.
+        await withTaskExecutorPreference(globalConcurrentExecutor) {
+            let failure = await produce(StreamingBodyWriter(body: body))
+            body.finish(trailers: failure.map {
+                [("Lambda-Runtime-Function-Error-Type", $0.errorType), ("Lambda-Runtime-Function-Error-Body", $0.json.base64EncodedString())]
+            } ?? [])
+        }
         let response = try await answer
         guard (200..<300).contains(response.status) else {
             throw TaskShimError(response.status >= 500 ? .temporaryFailure : .protocolError,

@@ -5,7 +5,8 @@ Usage: http_receiver.py [--tls CERT KEY] LOG_FILE [STATUS ...]
 Answers requests with the given statuses in turn (the last one repeats; default 200), appends one
 JSON line per request to LOG_FILE (method, path, headers, body, client port), and prints
 "PORT <n>" on stdout once it listens on 127.0.0.1. A status written as 200:slow=2.5 waits 2.5 s
-before answering; 200:big=N sends an N-byte body.
+before answering; 200:big=N sends an N-byte body; 200:split=0.005 writes the headers, waits 5 ms, then
+writes the body, with Nagle's algorithm on (as cargo-lambda's Runtime API emulator does).
 """
 import json
 import signal
@@ -58,6 +59,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if option.startswith("split="):
+            time.sleep(float(option[6:]))
         if self.command != "HEAD":
             self.wfile.write(payload)
 
