@@ -24,6 +24,9 @@ public struct Invocation: Sendable {
     public var idempotencyKey: String
     /// When set, the handler computes its results but sends nothing to the outside world.
     public var dryRun: Bool
+    /// What the platform said about the run beyond the fields above, under the names each contract's
+    /// page lists (on Lambda: `invoked_function_arn`, `client_context`, `cognito_identity`).
+    public var attributes: [String: String] = [:]
 
     public init(
         payload: Data = Data(),

@@ -99,8 +99,12 @@ public struct LambdaLoop: Sendable {
     }
 
     static func invocation(for event: LambdaNextEvent, deadline: Date?) -> Invocation {
-        Invocation(payload: event.body, trigger: .lambda, deadline: deadline, requestID: event.requestID,
-                   traceID: event.traceID.map(Self.xrayRoot))
+        var invocation = Invocation(payload: event.body, trigger: .lambda, deadline: deadline, requestID: event.requestID,
+                                    traceID: event.traceID.map(Self.xrayRoot))
+        invocation.attributes["invoked_function_arn"] = event.invokedFunctionARN
+        invocation.attributes["client_context"] = event.clientContext
+        invocation.attributes["cognito_identity"] = event.cognitoIdentity
+        return invocation
     }
 
     /// Lambda sends the deadline as epoch milliseconds. A value far below any epoch time (some emulators

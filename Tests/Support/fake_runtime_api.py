@@ -3,7 +3,8 @@
 
 Usage: fake_runtime_api.py LOG_FILE EVENTS_FILE
 EVENTS_FILE holds a JSON list of events, each {"body": <string>, "deadline_ms": <int, optional, relative to
-now>, "on_response": <status, optional>, "reset_next": <bool, optional>}. `next` hands them out in
+now>, "on_response": <status, optional>, "reset_next": <bool, optional>, "headers": {name: value} added to
+the next answer, optional}. `next` hands them out in
 order (then blocks for 30 s and answers 500); every POST is appended to LOG_FILE as one JSON line
 (path, headers, body). Prints "PORT <n>" once listening on 127.0.0.1.
 """
@@ -62,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
             ("Lambda-Runtime-Deadline-Ms", str(deadline)),
             ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:test"),
             ("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
-        ])
+        ] + list(event.get("headers", {}).items()))
 
     def read_chunked(self):
         """A chunked body (a streamed response): the chunks, and the trailers after the last one."""

@@ -113,7 +113,8 @@ public final class FakeRuntimeAPI: @unchecked Sendable {
     private let server: PortServer
     private let log: TemporaryDirectory
 
-    /// Each event: `body` (string), optional `deadline_ms` (from now), `on_response` (status), `reset_next`.
+    /// Each event: `body` (string), optional `deadline_ms` (from now), `on_response` (status), `reset_next`,
+    /// `headers` (more headers on the `next` answer).
     public init(events: [[String: Any]]) throws {
         log = try TemporaryDirectory()
         try JSONSerialization.data(withJSONObject: events).write(to: URL(fileURLWithPath: log.file("events.json")))
