@@ -12,12 +12,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // C libraries from Debian, one system-library target each (module map + shim header).
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // C libraries from Debian: headers at build time, the library itself opened on first use
+        // (CLibraryLoader), so a run loads only what it calls. apt: libpq-dev libcurl4-openssl-dev
+        // libssl-dev libsqlite3-dev libhiredis-dev.
+        .target(name: "CLibraryLoader"),
+        .target(name: "CLibPQ", dependencies: ["CLibraryLoader"]),
+        .target(name: "CHiredis", dependencies: ["CLibraryLoader"]),
+        .target(name: "CCurl", dependencies: ["CLibraryLoader"]),
+        .target(name: "COpenSSL", dependencies: ["CLibraryLoader"]),
+        .target(name: "CSQLite", dependencies: ["CLibraryLoader"]),
 
         .target(
             name: "TaskShimCore",

@@ -47,7 +47,7 @@ struct LambdaCommand: AsyncParsableCommand {
         setup.redactor = redactor
         var logger = setup.makeLogger(label: "taskshim.lambda")
         if let name = io.environment["AWS_LAMBDA_FUNCTION_NAME"] { logger[metadataKey: "function"] = .string(name) }
-        let api = RuntimeAPIClient(api: address)
+        let api = try RuntimeAPIClient(api: address)
 
         let resolved: any Handler
         let secrets: any SecretsProvider

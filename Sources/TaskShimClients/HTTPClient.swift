@@ -4,34 +4,6 @@ import FoundationEssentials
 import Synchronization
 import TaskShimCore
 
-/// An HTTP request for ``HTTPClient``.
-public struct HTTPRequest: Sendable {
-    public var method: String
-    public var url: String
-    public var headers: [(String, String)]
-    public var body: Data
-
-    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: Data = Data()) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-    }
-}
-
-/// An HTTP response: status, headers (names lower-cased) and body.
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    public var headers: [(String, String)]
-    public var body: Data
-
-    /// The first header of that name (case-insensitive).
-    public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.0 == lower }?.1
-    }
-}
-
 /// An HTTP client over libcurl: one reused handle, so consecutive requests to the same host reuse the
 /// connection (keep-alive); TLS peer and host verification on; a timeout on every request; a cap on
 /// how much a response may send. Requests run on the client's own thread, one at a time.
@@ -57,6 +29,7 @@ public final class HTTPClient: @unchecked Sendable {
         }
     }
 
+    /// Once per process, after libcurl is loaded.
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
     public let options: Options
@@ -67,7 +40,6 @@ public final class HTTPClient: @unchecked Sendable {
     private let queue = BlockingQueue(label: "taskshim.http")
 
     public init(options: Options = Options()) {
-        _ = Self.globalInit
         self.options = options
     }
 
@@ -83,23 +55,20 @@ public final class HTTPClient: @unchecked Sendable {
     /// the server cannot be reached or times out, and a permanent one for a bad URL or a failed TLS check.
     /// Cancelling the calling task aborts the transfer within about a second.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await send(request, streaming: nil)
-    }
-
-    /// Sends a request whose body is produced while it is sent: chunked transfer encoding, with the
-    /// trailers given to ``StreamingBody/finish(trailers:)``. `request.body` is ignored.
-    public func send(_ request: HTTPRequest, streaming body: StreamingBody?) async throws -> HTTPResponse {
         let sink = ResponseSink(limit: options.maxResponseBytes)
         return try await withTaskCancellationHandler {
-            try await queue.run { [self] in try perform(request, sink: sink, streaming: body) }
+            try await queue.run { [self] in try perform(request, sink: sink) }
         } onCancel: {
             sink.cancelled.store(true, ordering: .relaxed)
-            body?.finish(trailers: [])  // unblocks libcurl's read callback
         }
     }
 
-    private func perform(_ request: HTTPRequest, sink: ResponseSink, streaming: StreamingBody?) throws -> HTTPResponse {
-        if handle == nil { handle = OpaquePointer(curl_easy_init()) }
+    private func perform(_ request: HTTPRequest, sink: ResponseSink) throws -> HTTPResponse {
+        if handle == nil {
+            try NativeLibrary.curl.require(for: "An HTTP request")
+            _ = Self.globalInit
+            handle = OpaquePointer(curl_easy_init())
+        }
         guard let rawHandle = handle.map({ UnsafeMutableRawPointer($0) }) else {
             throw TaskShimError.temporary("libcurl could not create a handle.")
         }
@@ -150,16 +119,6 @@ public final class HTTPClient: @unchecked Sendable {
                         taskshim_curl_setopt_string(rawHandle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
                     }
                     taskshim_curl_setopt_off(rawHandle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
-                }
-                if let streaming {
-                    let source = Unmanaged.passUnretained(streaming).toOpaque()
-                    taskshim_curl_setopt_long(rawHandle, CURLOPT_POST, 1)
-                    taskshim_curl_setopt_off(rawHandle, CURLOPT_POSTFIELDSIZE_LARGE, -1)
-                    taskshim_curl_setopt_read(rawHandle, CURLOPT_READFUNCTION, curlReadBody)
-                    taskshim_curl_setopt_pointer(rawHandle, CURLOPT_READDATA, source)
-                    taskshim_curl_setopt_trailer(rawHandle, CURLOPT_TRAILERFUNCTION, curlTrailers)
-                    taskshim_curl_setopt_pointer(rawHandle, CURLOPT_TRAILERDATA, source)
-                    return withExtendedLifetime(streaming) { curl_easy_perform(rawHandle) }
                 }
                 if !["GET", "HEAD"].contains(request.method.uppercased()) {
                     return request.body.withUnsafeBytes { bytes in
@@ -276,72 +235,4 @@ private let curlSocketOpened: @convention(c) (UnsafeMutableRawPointer?, curl_soc
 private let curlProgress: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = { context, _, _, _, _ in
     guard let context else { return 0 }
     return Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue().cancelled.load(ordering: .relaxed) ? 1 : 0
-}
-
-/// A request body written while it is being sent. The producer calls ``write(_:)`` and then
-/// ``finish(trailers:)``; libcurl's read callback, on the client's thread, waits for each part.
-public final class StreamingBody: Sendable {
-    private let lock = Lock()
-    private let available = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) private var parts: [Data] = []
-    nonisolated(unsafe) private var offset = 0
-    nonisolated(unsafe) private var finished = false
-    nonisolated(unsafe) private var trailerLines: [String] = []
-
-    public init() {}
-
-    /// Queues `data` for sending. Never blocks.
-    public func write(_ data: Data) {
-        guard !data.isEmpty else { return }
-        lock.withLock { if !finished { parts.append(data) } }
-        available.signal()
-    }
-
-    /// Ends the body; `trailers` follow the last chunk. Later calls do nothing.
-    public func finish(trailers: [(String, String)]) {
-        lock.withLock {
-            guard !finished else { return }
-            finished = true
-            trailerLines = trailers.map { "\($0.0): \($0.1)" }
-        }
-        available.signal()
-    }
-
-    /// Copies up to `capacity` bytes into `buffer`, waiting for the producer; 0 at the end.
-    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
-        while true {
-            let copied: Int? = lock.withLock {
-                if let first = parts.first {
-                    let count = min(capacity, first.count - offset)
-                    first.withUnsafeBytes { bytes in
-                        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
-                    }
-                    offset += count
-                    if offset == first.count {
-                        parts.removeFirst()
-                        offset = 0
-                    }
-                    return count
-                }
-                return finished ? 0 : nil
-            }
-            if let copied { return copied }
-            available.wait()
-        }
-    }
-
-    var trailers: [String] { lock.withLock { trailerLines } }
-}
-
-private let curlReadBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { buffer, size, count, context in
-    guard let buffer, let context else { return 0 }
-    return Unmanaged<StreamingBody>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
-}
-
-private let curlTrailers: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<curl_slist>?>?, UnsafeMutableRawPointer?) -> Int32 = { list, context in
-    guard let list, let context else { return 0 }
-    for line in Unmanaged<StreamingBody>.fromOpaque(context).takeUnretainedValue().trailers {
-        list.pointee = curl_slist_append(list.pointee, line)
-    }
-    return 0  // CURL_TRAILERFUNC_OK; libcurl frees the list
 }

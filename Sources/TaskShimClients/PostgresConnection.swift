@@ -59,6 +59,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     /// URL's `sslmode`, as libpq defines it (`verify-full` checks the certificate and host name).
     public static func connect(url: String, options: Options = Options()) async throws -> PostgresConnection {
         let display = PostgresConnection.describe(url: url)
+        try NativeLibrary.postgres.require(for: "PostgreSQL (\(display))")
         let queue = BlockingQueue(label: "taskshim.postgres.connect")
         let handle = try await queue.run { () throws -> UnsafeSendablePointer in
             // Earlier keywords are defaults: values in the URL (expanded from dbname) override them.

@@ -25,6 +25,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
 
     /// Opens (and with `create`, creates) the database file at `path`.
     public static func open(path: String, create: Bool = true, readOnly: Bool = false) async throws -> SQLiteDatabase {
+        try NativeLibrary.sqlite.require(for: "SQLite (\(path))")
         let queue = BlockingQueue(label: "taskshim.sqlite.open")
         let pointer = try await queue.run { () throws -> UnsafeSendablePointer in
             var db: OpaquePointer?

@@ -40,33 +40,61 @@ public struct LambdaErrorBody: Sendable, Equatable {
     }
 }
 
-/// The Lambda Runtime API over libcurl: one handle, so one kept-alive connection to the API for the
-/// life of the process.
+/// The Lambda Runtime API over one kept-alive connection. The API is plain HTTP on the same host,
+/// so the client is a small HTTP/1.1 one of our own rather than libcurl: loading libcurl and the
+/// libraries it depends on would cost every cold start about 5 ms.
 public final class RuntimeAPIClient: Sendable {
     /// Lambda's limit for a synchronous response.
     public static let maxResponseBytes = 6 * 1024 * 1024
 
-    private let base: String
-    private let http: HTTPClient
+    private let prefix: String
+    private let connection: LocalHTTPConnection
 
     /// `api` is `AWS_LAMBDA_RUNTIME_API`: `host:port` as Lambda sets it, or a URL with a path prefix
     /// (`http://127.0.0.1:9001/.rt`, as some emulators print it).
-    public init(api: String) {
-        var base = api.contains("://") ? api : "http://" + api
-        while base.hasSuffix("/") { base.removeLast() }
-        self.base = base + "/2018-06-01/runtime"
-        // `next` is a long poll: no request timeout. Payloads are at most 6 MB (sync) or 256 KB (async);
-        // leave room for the response headers.
-        self.http = HTTPClient(options: .init(connectTimeout: .seconds(5), requestTimeout: .zero, maxResponseBytes: 8 << 20))
+    public init(api: String) throws(TaskShimError) {
+        let endpoint = try Self.parse(api)
+        prefix = endpoint.prefix + "/2018-06-01/runtime"
+        // Payloads are at most 6 MB (sync) or 256 KB (async); leave room for the headers.
+        connection = LocalHTTPConnection(host: endpoint.host, port: endpoint.port, maxResponseBytes: 8 << 20)
+    }
+
+    /// Host, port and path prefix of `AWS_LAMBDA_RUNTIME_API`.
+    static func parse(_ api: String) throws(TaskShimError) -> (host: String, port: Int, prefix: String) {
+        var rest = Substring(api.trimmed)
+        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+        guard !rest.contains("://") else {
+            throw TaskShimError.configuration("AWS_LAMBDA_RUNTIME_API=\(api) is not host:port or an http:// URL.",
+                                              hint: "Lambda sets it to host:port; the Runtime API is plain HTTP.")
+        }
+        let authority = rest.prefix { $0 != "/" }
+        var prefix = String(rest.dropFirst(authority.count))
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        var host = Substring(authority)
+        var port = 80
+        if let colon = authority.lastIndex(of: ":"), !authority[colon...].contains("]") {
+            guard let number = Int(authority[authority.index(after: colon)...]), (1...65535).contains(number) else {
+                throw TaskShimError.configuration("AWS_LAMBDA_RUNTIME_API=\(api) has no valid port.",
+                                                  hint: "Lambda sets it to host:port, such as 127.0.0.1:9001.")
+            }
+            port = number
+            host = authority[..<colon]
+        }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else {
+            throw TaskShimError.configuration("AWS_LAMBDA_RUNTIME_API=\(api) names no host.",
+                                              hint: "Lambda sets it to host:port, such as 127.0.0.1:9001.")
+        }
+        return (String(host), port, prefix)
     }
 
     /// The thread the client's requests run on, as a task executor: the Lambda loop runs there, so a
     /// request costs no thread hop.
-    public var executor: any TaskExecutor { http.executor }
+    public var executor: any TaskExecutor { connection.executor }
 
     /// Waits for the next event.
     public func next() async throws -> LambdaNextEvent {
-        let response = try await http.send(HTTPRequest(url: base + "/invocation/next"))
+        let response = try await connection.send(method: "GET", path: prefix + "/invocation/next")
         guard response.status == 200, let requestID = response.header("Lambda-Runtime-Aws-Request-Id"), !requestID.isEmpty else {
             throw TaskShimError(.protocolError, "The Lambda Runtime API answered next with \(response.status) and no request id.")
         }
@@ -91,14 +119,15 @@ public final class RuntimeAPIClient: Sendable {
     public func respondStreaming(_ requestID: String,
                                  produce: @Sendable (any ResponseWriter) async -> LambdaErrorBody?) async throws {
         let body = StreamingBody()
-        let request = HTTPRequest(method: "POST", url: base + "/invocation/\(requestID)/response", headers: [
+        let headers = [
             ("Content-Type", "application/octet-stream"),
             ("Lambda-Runtime-Function-Response-Mode", "streaming"),
             ("Transfer-Encoding", "chunked"),
             ("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"),
-        ])
-        let http = http
-        async let answer = http.send(request, streaming: body)
+        ]
+        let connection = connection
+        let path = prefix + "/invocation/\(requestID)/response"
+        async let answer = connection.send(method: "POST", path: path, headers: headers, streaming: body)
         // The upload blocks the client's thread while it waits for parts: produce them elsewhere.
         await withTaskExecutorPreference(globalConcurrentExecutor) {
             let failure = await produce(StreamingBodyWriter(body: body))
@@ -125,8 +154,8 @@ public final class RuntimeAPIClient: Sendable {
     }
 
     private func post(_ path: String, body: Data, headers: [(String, String)]) async throws {
-        let response = try await http.send(HTTPRequest(method: "POST", url: base + path,
-                                                       headers: [("Content-Type", "application/json")] + headers, body: body))
+        let response = try await connection.send(method: "POST", path: prefix + path,
+                                                 headers: [("Content-Type", "application/json")] + headers, body: body)
         // Lambda answers 202; emulators 200. 4xx means the id is unknown or the body too large: the
         // invocation is lost either way, and retrying the same post cannot help.
         guard (200..<300).contains(response.status) else {

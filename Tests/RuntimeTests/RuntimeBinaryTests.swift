@@ -218,4 +218,21 @@ import TestSupport
         let execHelp = try runtime(["exec", "--help"])
         #expect(execHelp.stdout.contains("--dry-run") && execHelp.stdout.contains("Exit status"))
     }
+
+    /// The C libraries are opened by the runs that call them, not at start-up: the dynamic loader's own
+    /// trace (`LD_DEBUG=files`) lists every file it opens.
+    @Test func cLibrariesAreLoadedOnlyByTheRunsThatUseThem() throws {
+        func loaded(_ result: ProcessResult) -> Set<String> {
+            Set(["libcurl", "libpq", "libsqlite3", "libcrypto", "libhiredis"].filter { result.stderr.contains("file=\($0).so") })
+        }
+        let echo = try runtime(["exec", "echo", "--event", "{}"], ["LD_DEBUG": "files"])
+        #expect(echo.status == 0, "\(echo.stderr.suffix(2000))")
+        #expect(echo.stderr.contains("file=libc.so.6"), "the trace is on")
+        #expect(loaded(echo).isEmpty)
+
+        let directory = try TemporaryDirectory()
+        let sqlite = try runtime(["exec", demo, "--dry-run"], ["LD_DEBUG": "files"], in: directory)
+        #expect(sqlite.status == 0)
+        #expect(loaded(sqlite) == ["libsqlite3"])
+    }
 }

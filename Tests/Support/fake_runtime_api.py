@@ -17,6 +17,8 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from chunked import read_chunked
+
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 log_path = sys.argv[1]
 events = json.load(open(sys.argv[2]))
@@ -65,27 +67,10 @@ class Handler(BaseHTTPRequestHandler):
             ("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
         ] + list(event.get("headers", {}).items()))
 
-    def read_chunked(self):
-        """A chunked body (a streamed response): the chunks, and the trailers after the last one."""
-        chunks, trailers = [], {}
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-            if size == 0:
-                break
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
-        while True:
-            line = self.rfile.readline().strip()
-            if not line:
-                break
-            name, _, value = line.decode().partition(":")
-            trailers[name.strip().lower()] = value.strip()
-        return chunks, trailers
-
     def do_POST(self):
         chunks, trailers = [], {}
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks, trailers = self.read_chunked()
+            chunks, trailers = read_chunked(self.rfile)
             body = b"".join(chunks)
         else:
             length = int(self.headers.get("Content-Length") or 0)

@@ -6,7 +6,10 @@ Answers requests with the given statuses in turn (the last one repeats; default 
 JSON line per request to LOG_FILE (method, path, headers, body, client port), and prints
 "PORT <n>" on stdout once it listens on 127.0.0.1. A status written as 200:slow=2.5 waits 2.5 s
 before answering; 200:big=N sends an N-byte body; 200:split=0.005 writes the headers, waits 5 ms, then
-writes the body, with Nagle's algorithm on (as cargo-lambda's Runtime API emulator does).
+writes the body, with Nagle's algorithm on (as cargo-lambda's Runtime API emulator does);
+200:chunked sends the body in chunks with a trailer; 200:close answers as if keeping the connection
+alive, then closes it; 200:cut=N sends only N bytes of the body and closes; 200:garbage answers
+something that is not HTTP. A chunked request body is decoded and its trailers logged.
 """
 import json
 import signal
@@ -15,6 +18,8 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from chunked import read_chunked
 
 # The parent may have started us with SIGTERM ignored (ignored signals survive exec): restore it.
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -36,8 +41,13 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def handle_any(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        trailers = {}
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, trailers = read_chunked(self.rfile)
+            body = b"".join(chunks)
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         with lock:
             step = script[min(count[0], len(script) - 1)]
             count[0] += 1
@@ -48,6 +58,7 @@ class Handler(BaseHTTPRequestHandler):
                     "headers": {k.lower(): v for k, v in self.headers.items()},
                     "body": body.decode("utf-8", "replace"),
                     "client_port": self.client_address[1],
+                    "trailers": trailers,
                 }) + "\n")
         status, _, option = step.partition(":")
         payload = b'{"ok":true}'
@@ -55,14 +66,35 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(option[5:]))
         if option.startswith("big="):
             payload = b"x" * int(option[4:])
+        if option == "garbage":
+            self.wfile.write(b"SSH-2.0-OpenSSH\r\n\r\n")
+            self.close_connection = True
+            return
+        if option == "chunked":
+            self.send_response(int(status))
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Checksum")
+            self.end_headers()
+            half = len(payload) // 2
+            for part in (payload[:half], payload[half:]):
+                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\nX-Checksum: 42\r\n\r\n")
+            return
         self.send_response(int(status))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if option.startswith("split="):
             time.sleep(float(option[6:]))
+        if option.startswith("cut="):
+            self.wfile.write(payload[:int(option[4:])])
+            self.close_connection = True
+            return
         if self.command != "HEAD":
             self.wfile.write(payload)
+        if option == "close":
+            self.wfile.flush()
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = handle_any
 

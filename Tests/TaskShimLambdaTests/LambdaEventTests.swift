@@ -58,4 +58,14 @@ struct LambdaEventTests {
         #expect(object["errorType"] as? String == "TaskShim.TemporaryFailure")
         #expect((object["stackTrace"] as? [Any])?.isEmpty == true)
     }
+
+    @Test func theRuntimeAPIAddressIsHostPortOrAnHTTPURL() throws {
+        #expect(try RuntimeAPIClient.parse("127.0.0.1:9001") == ("127.0.0.1", 9001, ""))
+        #expect(try RuntimeAPIClient.parse("http://localhost:9000/.rt/") == ("localhost", 9000, "/.rt"))
+        #expect(try RuntimeAPIClient.parse("[::1]:9001") == ("::1", 9001, ""))
+        #expect(try RuntimeAPIClient.parse("sandbox") == ("sandbox", 80, ""))
+        for bad in ["https://127.0.0.1:9001", "127.0.0.1:0", "127.0.0.1:x", ":9001", ""] {
+            #expect(throws: TaskShimError.self, "\(bad)") { try RuntimeAPIClient.parse(bad) }
+        }
+    }
 }

@@ -26,7 +26,7 @@ struct LambdaLoopTests {
         let environment = Environment([:])
         let runner = Runner(logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, environment: environment,
                             secrets: EnvironmentSecrets(environment: environment, redactor: Redactor()), output: out)
-        let loop = LambdaLoop(api: RuntimeAPIClient(api: api.runtimeAPI), runner: runner, logger: Logger(label: "test"))
+        let loop = LambdaLoop(api: try RuntimeAPIClient(api: api.runtimeAPI), runner: runner, logger: Logger(label: "test"))
         try await loop.run(Attributes(), limit: 2)
 
         let responses = api.posts.filter { $0.path.hasSuffix("/response") }.map(\.json)

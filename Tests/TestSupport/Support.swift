@@ -132,6 +132,8 @@ public final class RecordingReceiver: @unchecked Sendable {
         public var headers: [String: String]
         public var body: String
         public var clientPort: Int
+        /// The trailers of a chunked request body (names lower-cased).
+        public var trailers: [String: String]
 
         /// The body parsed as JSON.
         public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }
@@ -162,7 +164,8 @@ public final class RecordingReceiver: @unchecked Sendable {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return Request(method: object["method"] as? String ?? "", path: object["path"] as? String ?? "",
                            headers: object["headers"] as? [String: String] ?? [:], body: object["body"] as? String ?? "",
-                           clientPort: object["client_port"] as? Int ?? 0)
+                           clientPort: object["client_port"] as? Int ?? 0,
+                           trailers: object["trailers"] as? [String: String] ?? [:])
         }
     }
 }

@@ -1,0 +1,57 @@
+#include "CLibraryLoader.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tries each name in turn; on failure writes "<first name> cannot be loaded (<loader's reason>)". */
+static void *open_first(const char *const *names, char *error, size_t capacity) {
+    char reason[256] = "no file name given";
+    for (int i = 0; names[i] != NULL; i++) {
+        /* RTLD_LOCAL: its symbols serve only the lookups made through the handle. */
+        void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (handle != NULL) return handle;
+        const char *message = dlerror();
+        snprintf(reason, sizeof reason, "%s", message ? message : "unknown error");
+    }
+    snprintf(error, capacity, "%s cannot be loaded (%s)", names[0] ? names[0] : "?", reason);
+    return NULL;
+}
+
+/* pthread_once takes no argument: the library being opened is handed over in a thread-local. */
+static __thread taskshim_library *opening;
+
+static void open_library(void) {
+    taskshim_library *library = opening;
+    library->handle = open_first(library->names, library->error, sizeof library->error);
+}
+
+const char *taskshim_library_load_error(taskshim_library *library) {
+    opening = library;
+    pthread_once(&library->once, open_library);
+    opening = NULL;
+    return library->handle != NULL ? NULL : library->error;
+}
+
+void *taskshim_library_symbol(taskshim_library *library, const char *name) {
+    const char *error = taskshim_library_load_error(library);
+    if (error != NULL) {
+        fprintf(stderr, "taskshim: %s, and %s needs it. Install the library; docs/configuration.md lists the packages.\n",
+                error, name);
+        abort();
+    }
+    void *symbol = dlsym(library->handle, name);
+    if (symbol == NULL) {
+        fprintf(stderr, "taskshim: %s has no function %s: the installed version is too old.\n", library->names[0], name);
+        abort();
+    }
+    return symbol;
+}
+
+const char *taskshim_library_probe(const char *const *names, char *error, size_t capacity) {
+    void *handle = open_first(names, error, capacity);
+    if (handle == NULL) return error;
+    dlclose(handle);
+    return NULL;
+}

@@ -1,0 +1,44 @@
+import CCurl
+import CHiredis
+import CLibPQ
+import COpenSSL
+import CSQLite
+import TaskShimCore
+
+/// A C library a client calls. None is loaded when the process starts: each is opened the first time
+/// a client needs it, so a run pays only for what it uses (libcurl and libpq each bring some thirty
+/// libraries and about 5 ms of loading), and a host without, say, libpq still runs everything else.
+enum NativeLibrary: CaseIterable {
+    case curl, postgres, sqlite, crypto, hiredis
+
+    /// Why the library cannot be loaded, or nil once it is.
+    var loadError: String? {
+        let error: UnsafePointer<CChar>? = switch self {
+        case .curl: taskshim_curl_load_error()
+        case .postgres: taskshim_pq_load_error()
+        case .sqlite: taskshim_sqlite_load_error()
+        case .crypto: taskshim_crypto_load_error()
+        case .hiredis: taskshim_hiredis_load_error()
+        }
+        return error.map { String(cString: $0) }
+    }
+
+    /// The packages that provide it: Debian/Ubuntu, then Amazon Linux and other RPM systems.
+    var packages: (deb: String, rpm: String) {
+        switch self {
+        case .curl: ("libcurl4", "libcurl")
+        case .postgres: ("libpq5", "libpq")
+        case .sqlite: ("libsqlite3-0", "sqlite-libs")
+        case .crypto: ("libssl3", "openssl-libs")
+        case .hiredis: ("libhiredis0.14", "hiredis")
+        }
+    }
+
+    /// Loads the library, or throws a configuration error saying which package to install.
+    /// `purpose` completes "... needs": "An HTTP request", "PostgreSQL".
+    func require(for purpose: String) throws {
+        guard let error = loadError else { return }
+        throw TaskShimError.configuration("\(purpose) needs a C library that is not installed: \(error).",
+                                          hint: "Install \(packages.deb) (apt) or \(packages.rpm) (dnf), or bundle the library with the function.")
+    }
+}
