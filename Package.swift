@@ -53,7 +53,9 @@ let package = Package(
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TestSupport", "runtime"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TestSupport", "runtime", "embedded-runtime"]),
+        // `runtime` as an embedder builds it, with handlers that misbehave in ways built-in ones cannot.
+        .executableTarget(name: "embedded-runtime", dependencies: ["TaskShim"], path: "Tests/EmbeddedRuntime"),
         .target(name: "TestSupport", dependencies: ["TaskShimCore"], path: "Tests/TestSupport"),
     ]
 )

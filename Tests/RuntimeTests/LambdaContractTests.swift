@@ -177,6 +177,39 @@ import TestSupport
         #expect(runtime.stderr.contains("127.0.0.1"))
     }
 
+    @Test func aNextThatBlocksLongIsWaitedFor() throws {
+        let api = try FakeRuntimeAPI(events: [["body": #"{"late":true}"#, "delay_ms": 2500]])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"],
+                                            arguments: ["lambda", "--max-invocations", "1"])
+        let posts = api.waitForPosts(1)
+        #expect(posts.first?.path.hasSuffix("/response") == true)
+        #expect(posts.first?.body == #"{"late":true}"#)
+        #expect(runtime.waitForExit(timeout: 20) == 0)
+    }
+
+    @Test func anEventThatIsNotJSONReachesTheHandlerAsItCame() throws {
+        let api = try FakeRuntimeAPI(events: [["body": "plain text, not JSON {"]])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"],
+                                            arguments: ["lambda", "--max-invocations", "1"])
+        let posts = api.waitForPosts(1)
+        #expect(posts.first?.path.hasSuffix("/response") == true)
+        #expect(posts.first?.body == "plain text, not JSON {")
+        #expect(runtime.waitForExit(timeout: 20) == 0)
+    }
+
+    /// A crash cannot be caught: the process ends with the trap's message on stderr and nothing posted,
+    /// and Lambda reports `Runtime.ExitError` for the invocation and starts a fresh environment.
+    @Test func aHandlerThatCrashesTheProcessEndsItWithTheMessage() throws {
+        let api = try FakeRuntimeAPI(events: [["body": #"{"n":1}"#]])
+        let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "crash",
+                                                          "SWIFT_BACKTRACE": "enable=no"],
+                                            arguments: ["lambda"], executable: RepositoryPaths.embeddedRuntimeBinary)
+        #expect(runtime.waitForExit(timeout: 20) != nil)
+        #expect(runtime.wasKilledBySignal)
+        #expect(runtime.stderr.contains(#"the crash handler crashed on {"n":1}"#), "\(runtime.stderr)")
+        #expect(api.posts.isEmpty)
+    }
+
     @Test func sigtermBetweenEventsExitsCleanly() throws {
         let api = try FakeRuntimeAPI(events: [])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])

@@ -4,7 +4,7 @@
 Usage: fake_runtime_api.py LOG_FILE EVENTS_FILE
 EVENTS_FILE holds a JSON list of events, each {"body": <string>, "deadline_ms": <int, optional, relative to
 now>, "on_response": <status, optional>, "reset_next": <bool, optional>, "headers": {name: value} added to
-the next answer, optional}. `next` hands them out in
+the next answer, optional, "delay_ms": <int, optional: how long next blocks before answering>}. `next` hands them out in
 order (then blocks for 30 s and answers 500); every POST is appended to LOG_FILE as one JSON line
 (path, headers, body). Prints "PORT <n>" once listening on 127.0.0.1.
 """
@@ -50,6 +50,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(30)
             return self.reply(500, b'{"errorMessage":"no more events"}')
         event = events[index]
+        time.sleep(event.get("delay_ms", 0) / 1000)
         if event.get("reset_next"):
             # Close the connection without an answer: a reset in the middle of next.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

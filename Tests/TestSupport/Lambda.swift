@@ -58,12 +58,14 @@ public final class BackgroundRuntime: @unchecked Sendable {
     private let process: Process
     private let logs: TemporaryDirectory
 
-    public init(environment: [String: String], arguments: [String] = []) throws {
+    /// `executable` is the `runtime` binary unless a test needs the embedding fixture
+    /// (``RepositoryPaths/embeddedRuntimeBinary``).
+    public init(environment: [String: String], arguments: [String] = [], executable: String = RepositoryPaths.runtimeBinary) throws {
         logs = try TemporaryDirectory()
-        FileManager.default.createFile(atPath: logs.file("out"), contents: nil)
-        FileManager.default.createFile(atPath: logs.file("err"), contents: nil)
+        _ = FileManager.default.createFile(atPath: logs.file("out"), contents: nil)
+        _ = FileManager.default.createFile(atPath: logs.file("err"), contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: RepositoryPaths.runtimeBinary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { _, new in new }
@@ -87,6 +89,9 @@ public final class BackgroundRuntime: @unchecked Sendable {
         TestSupport.waitForExit(process, timeout: timeout)
         return process.isRunning ? nil : process.terminationStatus
     }
+
+    /// Whether the process ended by a signal rather than by exiting (its status is then the signal).
+    public var wasKilledBySignal: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
 
     public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
@@ -114,7 +119,7 @@ public final class FakeRuntimeAPI: @unchecked Sendable {
     private let log: TemporaryDirectory
 
     /// Each event: `body` (string), optional `deadline_ms` (from now), `on_response` (status), `reset_next`,
-    /// `headers` (more headers on the `next` answer).
+    /// `headers` (more headers on the `next` answer), `delay_ms` (how long `next` blocks first).
     public init(events: [[String: Any]]) throws {
         log = try TemporaryDirectory()
         try JSONSerialization.data(withJSONObject: events).write(to: URL(fileURLWithPath: log.file("events.json")))

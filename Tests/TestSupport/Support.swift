@@ -35,15 +35,20 @@ public enum RepositoryPaths {
     }
 
     /// The `runtime` binary built next to the test bundle.
-    public static var runtimeBinary: String {
+    public static var runtimeBinary: String { builtExecutable("runtime") }
+
+    /// Tests/EmbeddedRuntime: `runtime` as an embedder builds it, with handlers that misbehave.
+    public static var embeddedRuntimeBinary: String { builtExecutable("embedded-runtime") }
+
+    private static func builtExecutable(_ name: String) -> String {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("runtime").path
+            let candidate = directory.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        return root.appendingPathComponent(".build/debug/runtime").path
+        return root.appendingPathComponent(".build/debug/\(name)").path
     }
 }
 
