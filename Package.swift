@@ -47,7 +47,9 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .executableTarget(name: "runtime", dependencies: ["TaskShim"]),
+        // CGlibcCompat keeps the static binary runnable on glibc 2.34 (Lambda's provided.al2023).
+        .executableTarget(name: "runtime", dependencies: ["TaskShim", "CGlibcCompat"]),
+        .target(name: "CGlibcCompat"),
 
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
