@@ -87,6 +87,10 @@ struct ExecCommand: AsyncParsableCommand {
         }
         setup.redactor = redactor
         let logger = setup.makeLogger(label: "taskshim.exec")
+        // A one-shot run starts with every call: the platform line is for debugging only here.
+        if logger.logLevel <= .debug {
+            await Platform.detect(io.environment).addingECSTaskMetadata(io.environment).log(to: logger, level: .debug)
+        }
 
         let handler = try runtime.registry.resolve(target)
         let payload = try readEvent(io: io)

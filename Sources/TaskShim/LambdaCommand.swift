@@ -47,6 +47,7 @@ struct LambdaCommand: AsyncParsableCommand {
         setup.redactor = redactor
         var logger = setup.makeLogger(label: "taskshim.lambda")
         if let name = io.environment["AWS_LAMBDA_FUNCTION_NAME"] { logger[metadataKey: "function"] = .string(name) }
+        Platform.detect(io.environment).log(to: logger, level: .info)
         let api = try RuntimeAPIClient(api: address)
 
         let resolved: any Handler

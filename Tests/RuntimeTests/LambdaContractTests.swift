@@ -31,6 +31,9 @@ import TestSupport
         #expect(summaries.allSatisfy { ($0["trace_id"] as? String)?.hasPrefix("1-") == true })
         #expect(summaries.allSatisfy { $0["trigger"] as? String == "lambda" && $0["level"] as? String == "INFO" })
         #expect(summaries.allSatisfy { $0["function"] as? String == "echo-fn" })
+        let platform = runtime.logLines.filter { $0["message"] as? String == "platform detected" }
+        #expect(platform.count == 1, "logged once, at start-up")
+        #expect(platform.first?["platform"] as? String == "lambda")
     }
 
     @Test func theBundleBootstrapStartsTheRuntime() async throws {
