@@ -358,7 +358,7 @@ public final class LocalHTTPConnection: Sendable {
             let sizeText = String(decoding: line.prefix { $0 != UInt8(ascii: ";") }, as: UTF8.self).trimmed
             guard let size = Int(sizeText, radix: 16), size >= 0 else { throw ConnectionError.malformed("a bad chunk size") }
             if size == 0 { break }
-            guard body.count + size <= maxResponseBytes else { throw ConnectionError.tooLarge }
+            guard size <= maxResponseBytes - body.count else { throw ConnectionError.tooLarge }  // no overflow on a huge size
             body.append(contentsOf: try take(size))
             guard try readLine().isEmpty else { throw ConnectionError.malformed("a chunk without its line end") }
         }

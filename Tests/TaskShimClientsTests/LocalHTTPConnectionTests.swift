@@ -135,6 +135,15 @@ struct LocalHTTPConnectionTests {
         }
     }
 
+    @Test func aHugeChunkSizeIsRefusedNotTrustedOrOverflowed() async throws {
+        let receiver = try RecordingReceiver(statuses: ["200:hugechunk"])
+        await #expect {
+            _ = try await connection(receiver).send(method: "GET", path: "/")
+        } throws: { error in
+            (error as? TaskShimError)?.status == .protocolError
+        }
+    }
+
     @Test func cancellingAWaitingRequestEndsItAtOnce() async throws {
         let receiver = try RecordingReceiver(statuses: ["200:slow=20"])
         let connection = connection(receiver)
