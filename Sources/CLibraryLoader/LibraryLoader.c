@@ -49,6 +49,11 @@ void *taskshim_library_symbol(taskshim_library *library, const char *name) {
     return symbol;
 }
 
+void *taskshim_library_optional_symbol(taskshim_library *library, const char *name) {
+    if (taskshim_library_load_error(library) != NULL) return NULL;
+    return dlsym(library->handle, name);
+}
+
 const char *taskshim_library_probe(const char *const *names, char *error, size_t capacity) {
     void *handle = open_first(names, error, capacity);
     if (handle == NULL) return error;

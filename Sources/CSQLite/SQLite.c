@@ -12,7 +12,18 @@ TASKSHIM_LAZY(sqlite, int, sqlite3_busy_timeout, (sqlite3 *db, int ms), (db, ms)
 TASKSHIM_LAZY(sqlite, int, sqlite3_extended_result_codes, (sqlite3 *db, int on), (db, on))
 TASKSHIM_LAZY(sqlite, const char *, sqlite3_errmsg, (sqlite3 *db), (db))
 TASKSHIM_LAZY(sqlite, const char *, sqlite3_errstr, (int code), (code))
-TASKSHIM_LAZY(sqlite, int, sqlite3_error_offset, (sqlite3 *db), (db))
+
+/* New in SQLite 3.38 (Ubuntu 22.04 has 3.37, Amazon Linux 2 3.7): -1, "no offset", where it is missing. */
+__attribute__((visibility("hidden"))) int sqlite3_error_offset(sqlite3 *db) {
+    static void *slot;
+    static int looked;
+    if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&slot, taskshim_library_optional_symbol(&sqlite, "sqlite3_error_offset"), __ATOMIC_RELEASE);
+        __atomic_store_n(&looked, 1, __ATOMIC_RELEASE);
+    }
+    int (*function)(sqlite3 *) = (int (*)(sqlite3 *))__atomic_load_n(&slot, __ATOMIC_ACQUIRE);
+    return function ? function(db) : -1;
+}
 TASKSHIM_LAZY(sqlite, int, sqlite3_exec,
               (sqlite3 *db, const char *sql, int (*callback)(void *, int, char **, char **), void *argument, char **error),
               (db, sql, callback, argument, error))

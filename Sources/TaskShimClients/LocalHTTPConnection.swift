@@ -10,26 +10,34 @@ import Glibc
 /// would add 5 ms to every Lambda cold start, and it writes and reads each message with as few system
 /// calls as the protocol allows. Requests run one at a time on the connection's own thread.
 ///
-/// Responses may use `Content-Length`, chunked encoding or end with the connection; a connection the
-/// server closed while idle is reopened and the request sent again once.
+/// Responses may use `Content-Length`, chunked encoding or end with the connection. Before a kept-alive
+/// connection is reused it is checked: one the server closed while idle is replaced first, so a request
+/// is never sent twice.
 public final class LocalHTTPConnection: Sendable {
     public let host: String
     public let port: Int
     public let maxResponseBytes: Int
     static let maxHeaderBytes = 64 << 10
+    /// Interim (1xx) answers accepted before the real one.
+    static let maxInterimResponses = 8
     private let queue = BlockingQueue(label: "taskshim.local-http")
     private let state = Mutex(SocketState())
+    private let lastRequest = Atomic<Int>(0)
 
-    /// The socket and whether the waiting task gave up; shared with the cancellation handler, which
-    /// shuts the socket down to end a blocked read.
+    /// The socket, the request using it, and the requests whose tasks gave up; shared with the
+    /// cancellation handler, which shuts the socket down to end that request's blocked read or write.
     private struct SocketState {
         var socket: Int32 = -1
-        var cancelled = false
+        var running: Int?
+        var cancelled: Set<Int> = []
     }
 
-    // Touched only on `queue`: bytes received and not yet consumed, and what `recv` reads into.
+    // Touched only on `queue`: bytes received, of which those before `consumed` are used up; what
+    // `recv` reads into; what the current response has received so far.
     nonisolated(unsafe) private var pending: [UInt8] = []
+    nonisolated(unsafe) private var consumed = 0
     nonisolated(unsafe) private var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
+    nonisolated(unsafe) private var receivedForResponse = 0
 
     /// `host` is a name or address and `port` the TCP port, as in `AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001`.
     public init(host: String, port: Int, maxResponseBytes: Int = 8 << 20) {
@@ -47,23 +55,33 @@ public final class LocalHTTPConnection: Sendable {
     /// without the two thread hops a request otherwise costs.
     public var executor: any TaskExecutor { queue }
 
-    var display: String { "\(host):\(port)" }
+    var display: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Sends a request with a complete body and returns the response, whatever its status. Throws a
     /// temporary error when the peer cannot be reached or drops the connection, a protocol error when
-    /// it answers something that is not HTTP/1.1 or more than `maxResponseBytes`. Cancelling the
-    /// calling task shuts the connection down at once.
+    /// it answers something that is not HTTP/1.1 or more than `maxResponseBytes`, a usage error for a
+    /// header with a line break. Cancelling the calling task shuts the request's connection down at once.
     public func send(method: String, path: String, headers: [(String, String)] = [], body: Data = Data()) async throws -> HTTPResponse {
-        try await cancellable(streaming: nil) { [self] in
-            try perform(method: method, path: path, headers: headers, body: .complete(body))
+        try await cancellable(streaming: nil) { [self] id in
+            try perform(id, method: method, path: path, headers: headers, body: .complete(body))
         }
     }
 
     /// Sends a request whose body is produced while it is sent, with chunked transfer encoding and the
-    /// trailers handed to ``StreamingBody/finish(trailers:)``.
+    /// trailers handed to ``StreamingBody/finish(trailers:)``. When the request fails, the producer's
+    /// next ``StreamingBody/write(_:)`` throws the same error.
     public func send(method: String, path: String, headers: [(String, String)] = [], streaming body: StreamingBody) async throws -> HTTPResponse {
-        try await cancellable(streaming: body) { [self] in
-            try perform(method: method, path: path, headers: headers, body: .streaming(body))
+        do {
+            let response = try await cancellable(streaming: body) { [self] id in
+                try perform(id, method: method, path: path, headers: headers, body: .streaming(body))
+            }
+            // Normally the whole body was sent; a server may also answer early. Either way the producer
+            // must not wait on a sender that is gone.
+            body.abandon(TaskShimError(.protocolError, "\(display) answered with \(response.status) before the streamed body ended."))
+            return response
+        } catch {
+            body.abandon(error)
+            throw error
         }
     }
 
@@ -72,55 +90,62 @@ public final class LocalHTTPConnection: Sendable {
         case streaming(StreamingBody)
     }
 
-    private func cancellable(streaming: StreamingBody?, _ body: @escaping @Sendable () throws -> HTTPResponse) async throws -> HTTPResponse {
-        try await withTaskCancellationHandler {
-            try await queue.run(body)
+    private func cancellable(streaming: StreamingBody?, _ body: @escaping @Sendable (Int) throws -> HTTPResponse) async throws -> HTTPResponse {
+        let id = lastRequest.add(1, ordering: .relaxed).newValue
+        return try await withTaskCancellationHandler {
+            try await queue.run { try body(id) }
         } onCancel: {
             state.withLock { state in
-                state.cancelled = true
-                if state.socket >= 0 { shutdown(state.socket, Int32(SHUT_RDWR)) }
+                state.cancelled.insert(id)
+                // Only this request's own transfer: a request still queued leaves the running one alone.
+                if state.running == id && state.socket >= 0 { shutdown(state.socket, Int32(SHUT_RDWR)) }
             }
-            streaming?.finish(trailers: [])  // unblocks a wait for the next part
+            streaming?.abandon(TaskShimError.temporary("The request to \(display) was cancelled before it finished."))
         }
     }
 
-    private func perform(method: String, path: String, headers: [(String, String)], body: Body) throws -> HTTPResponse {
-        if state.withLock({ $0.cancelled }) { throw cancelledError() }
-        let head = requestHead(method: method, path: path, headers: headers, body: body)
-        let isHead = method.uppercased() == "HEAD"
-        func exchange() throws -> HTTPResponse {
-            switch body {
-            case .complete(let data):
-                try write(head, more: data)
-            case .streaming(let parts):
-                try write(head, more: Data())
-                try writeChunks(parts)
-            }
-            return try readResponse(isHead: isHead)
+    private func perform(_ id: Int, method: String, path: String, headers: [(String, String)], body: Body) throws -> HTTPResponse {
+        let cancelled = state.withLock { state in
+            state.running = id
+            return state.cancelled.contains(id)
         }
+        defer { state.withLock { state in state.running = nil; state.cancelled.remove(id) } }
+        if cancelled { throw cancelledError() }
+        let head = try requestHead(method: method, path: path, headers: headers, body: body)
         do {
-            if currentSocket() >= 0 {
-                do {
-                    return try exchange()
-                } catch ConnectionError.closedBeforeResponse {
-                    // The server closed the kept-alive connection while it was idle and never saw the
-                    // request: send it again on a new one. Not a streamed body, whose parts are spent.
-                    disconnect()
-                    if case .streaming = body { throw ConnectionError.closedBeforeResponse }
+            if currentSocket() >= 0 && !isStillOpen() { disconnect() }
+            if currentSocket() < 0 { try connect() }
+            receivedForResponse = 0
+            do {
+                switch body {
+                case .complete(let data):
+                    try write(head, more: data)
+                case .streaming(let parts):
+                    try write(head, more: Data())
+                    try writeChunks(parts)
                 }
+            } catch ConnectionError.writeFailed(let code) {
+                // A server may answer early (413) and close before reading everything: read what it said.
+                if let early = try? readResponse(isHead: false) { return early }
+                throw ConnectionError.system(code)
             }
-            try connect()
-            return try exchange()
+            return try readResponse(isHead: method.uppercased() == "HEAD")
         } catch let error as ConnectionError {
             disconnect()
-            throw error.taskShimError(peer: display, cancelled: state.withLock { $0.cancelled }, limit: maxResponseBytes)
+            throw error.taskShimError(peer: display, cancelled: state.withLock { $0.cancelled.contains(id) }, limit: maxResponseBytes)
         } catch {
             disconnect()
             throw error
         }
     }
 
-    private func requestHead(method: String, path: String, headers: [(String, String)], body: Body) -> [UInt8] {
+    private func requestHead(method: String, path: String, headers: [(String, String)], body: Body) throws -> [UInt8] {
+        for text in [method, path] + headers.flatMap({ [$0.0, $0.1] }) where text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+            throw TaskShimError.usage("An HTTP request to \(display) would carry a line break in '\(text.prefix(60))'; it is not sent.")
+        }
+        guard !path.utf8.contains(0x20) else {
+            throw TaskShimError.usage("The path '\(path.prefix(60))' holds a space; it is not sent.")
+        }
         var text = "\(method) \(path) HTTP/1.1\r\nHost: \(display)\r\n"
         let names = Set(headers.map { $0.0.lowercased() })
         if !names.contains("user-agent") { text += "User-Agent: taskshim\r\n" }
@@ -140,6 +165,15 @@ public final class LocalHTTPConnection: Sendable {
     // MARK: Socket
 
     private func currentSocket() -> Int32 { state.withLock { $0.socket } }
+
+    /// Whether the kept-alive connection can take a request: the server has neither closed it nor sent
+    /// anything unasked since the last response.
+    private func isStillOpen() -> Bool {
+        guard consumed == pending.count else { return false }
+        var byte: UInt8 = 0
+        let peeked = recv(currentSocket(), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
 
     private func connect() throws {
         var hints = addrinfo()
@@ -161,14 +195,16 @@ public final class LocalHTTPConnection: Sendable {
             setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             if Glibc.connect(socket, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
                 let cancelled = state.withLock { state in
-                    if !state.cancelled { state.socket = socket }
-                    return state.cancelled
+                    let cancelled = state.running.map { state.cancelled.contains($0) } ?? false
+                    if !cancelled { state.socket = socket }
+                    return cancelled
                 }
                 if cancelled {
                     close(socket)
                     throw cancelledError()
                 }
                 pending.removeAll(keepingCapacity: true)
+                consumed = 0
                 return
             }
             lastError = errno
@@ -185,6 +221,7 @@ public final class LocalHTTPConnection: Sendable {
         }
         if socket >= 0 { close(socket) }
         pending.removeAll(keepingCapacity: true)
+        consumed = 0
     }
 
     private func cancelledError() -> TaskShimError {
@@ -211,7 +248,7 @@ public final class LocalHTTPConnection: Sendable {
                 let sent = Glibc.send(socket, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
                 if sent < 0 {
                     if errno == EINTR { continue }
-                    throw errno == EPIPE || errno == ECONNRESET ? ConnectionError.closedBeforeResponse : ConnectionError.system(errno)
+                    throw errno == EPIPE || errno == ECONNRESET ? ConnectionError.writeFailed(errno) : ConnectionError.system(errno)
                 }
                 offset += sent
             }
@@ -226,32 +263,45 @@ public final class LocalHTTPConnection: Sendable {
             try writeAll(chunk)
         }
         var end = "0\r\n"
-        for line in body.trailers { end += line + "\r\n" }
+        for line in body.trailers {
+            guard !line.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else {
+                throw TaskShimError.usage("A trailer for \(display) would carry a line break; it is not sent.")
+            }
+            end += line + "\r\n"
+        }
         end += "\r\n"
         try writeAll(Array(end.utf8))
     }
 
-    /// Reads what has arrived (up to 64 KiB) onto `pending`; false at the end of the stream.
+    /// Reads what has arrived (up to 64 KiB) onto `pending`; false at the end of the stream. Counts
+    /// every byte against the response's limit, framing included, so no answer can run on forever.
     private func fill() throws -> Bool {
+        if consumed > 0 && (consumed == pending.count || consumed >= 64 << 10) {
+            pending.removeFirst(consumed)
+            consumed = 0
+        }
         let socket = currentSocket()
         while true {
             let received = readBuffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress!, $0.count, 0) }
             if received > 0 {
+                receivedForResponse += received
+                guard receivedForResponse <= maxResponseBytes + 2 * Self.maxHeaderBytes else { throw ConnectionError.tooLarge }
                 pending.append(contentsOf: readBuffer[..<received])
                 return true
             }
             if received == 0 { return false }
             if errno == EINTR { continue }
-            // A reset before any byte of the answer is the idle-close case; after, it is mid-answer.
-            if errno == ECONNRESET { throw pending.isEmpty ? ConnectionError.closedBeforeResponse : ConnectionError.closedMidResponse }
+            if errno == ECONNRESET { throw receivedForResponse == 0 ? ConnectionError.closedBeforeResponse : ConnectionError.closedMidResponse }
             throw ConnectionError.system(errno)
         }
     }
 
+    private var available: Int { pending.count - consumed }
+
     // MARK: Response
 
     private func readResponse(isHead: Bool) throws -> HTTPResponse {
-        while true {
+        for _ in 0...Self.maxInterimResponses {
             let (status, headers, keepAlive) = try readHead()
             // Interim answers (100 Continue and the like) precede the real one.
             if (100..<200).contains(status) && status != 101 { continue }
@@ -271,29 +321,30 @@ public final class LocalHTTPConnection: Sendable {
             if !keepAlive { disconnect() }
             return HTTPResponse(status: status, headers: headers, body: Data(body))
         }
+        throw ConnectionError.malformed("more than \(Self.maxInterimResponses) interim answers")
     }
 
     /// The status line and headers (names lower-cased), and whether the connection stays open.
     private func readHead() throws -> (Int, [(String, String)], Bool) {
-        var scanned = 0
-        var end: Int?
+        var searched = 0  // bytes after `consumed` known to hold no header end
+        var headEnd: Int
         while true {
-            end = Self.headerEnd(in: pending, from: scanned)
-            if end != nil { break }
-            scanned = max(0, pending.count - 3)
-            guard pending.count <= Self.maxHeaderBytes else { throw ConnectionError.malformed("headers over \(Self.maxHeaderBytes) bytes") }
-            let atStart = pending.isEmpty
-            guard try fill() else {
-                throw atStart ? ConnectionError.closedBeforeResponse : ConnectionError.closedMidResponse
+            if let end = Self.headerEnd(in: pending, from: consumed + searched) {
+                headEnd = end
+                break
             }
+            searched = max(0, available - 3)
+            guard available <= Self.maxHeaderBytes else { throw ConnectionError.malformed("headers over \(Self.maxHeaderBytes) bytes") }
+            let nothingYet = receivedForResponse == 0
+            guard try fill() else { throw nothingYet ? ConnectionError.closedBeforeResponse : ConnectionError.closedMidResponse }
         }
-        let headEnd = end!
         // Acknowledge the headers now: a server with Nagle's algorithm on holds the body until then.
-        taskshimQuickAck()
-        let lines = pending[..<(headEnd - 4)].split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+        var one: Int32 = 1
+        setsockopt(currentSocket(), Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        let lines = pending[consumed..<(headEnd - 4)].split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
             line.last == 0x0D ? line.dropLast() : line
         }
-        pending.removeFirst(headEnd)
+        consumed = headEnd
         guard let statusLine = lines.first, statusLine.starts(with: "HTTP/1.".utf8), statusLine.count >= 12,
               let status = Int(String(decoding: statusLine.dropFirst(9).prefix(3), as: UTF8.self)) else {
             throw ConnectionError.malformed("no HTTP/1.x status line")
@@ -312,8 +363,7 @@ public final class LocalHTTPConnection: Sendable {
     }
 
     private static func headerEnd(in bytes: [UInt8], from start: Int) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        var index = start
+        var index = max(start, 0)
         while index + 3 < bytes.count {
             if bytes[index] == 0x0D && bytes[index + 1] == 0x0A && bytes[index + 2] == 0x0D && bytes[index + 3] == 0x0A {
                 return index + 4
@@ -323,30 +373,27 @@ public final class LocalHTTPConnection: Sendable {
         return nil
     }
 
-    private func taskshimQuickAck() {
-        var one: Int32 = 1
-        setsockopt(currentSocket(), Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
-    }
-
     private func take(_ count: Int) throws -> [UInt8] {
-        while pending.count < count {
+        while available < count {
             guard try fill() else { throw ConnectionError.closedMidResponse }
         }
-        let bytes = Array(pending[..<count])
-        pending.removeFirst(count)
+        let bytes = Array(pending[consumed..<(consumed + count)])
+        consumed += count
         return bytes
     }
 
     private func readLine() throws -> ArraySlice<UInt8> {
+        var searched = 0  // bytes after `consumed` known to hold no line end (fill may move `consumed`)
         while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                var line = pending[..<newline]
+            if let newline = pending[(consumed + searched)...].firstIndex(of: 0x0A) {
+                var line = pending[consumed..<newline]
                 if line.last == 0x0D { line = line.dropLast() }
                 let copy = ArraySlice(Array(line))
-                pending.removeFirst(newline + 1)
+                consumed = newline + 1
                 return copy
             }
-            guard pending.count <= Self.maxHeaderBytes else { throw ConnectionError.malformed("a chunk line over \(Self.maxHeaderBytes) bytes") }
+            searched = available
+            guard available <= Self.maxHeaderBytes else { throw ConnectionError.malformed("a chunk line over \(Self.maxHeaderBytes) bytes") }
             guard try fill() else { throw ConnectionError.closedMidResponse }
         }
     }
@@ -368,18 +415,21 @@ public final class LocalHTTPConnection: Sendable {
 
     private func readToEnd() throws -> [UInt8] {
         while try fill() {
-            guard pending.count <= maxResponseBytes else { throw ConnectionError.tooLarge }
+            guard available <= maxResponseBytes else { throw ConnectionError.tooLarge }
         }
-        defer { pending.removeAll() }
-        return pending
+        let bytes = Array(pending[consumed...])
+        consumed = pending.count
+        return bytes
     }
 }
 
 /// What went wrong on the wire, before it is told to the user.
 enum ConnectionError: Error {
-    /// Nothing of a response arrived: on a kept-alive connection, the request can be sent again.
+    /// The server closed the connection before any byte of an answer.
     case closedBeforeResponse
     case closedMidResponse
+    /// Sending failed because the server closed or reset the connection (EPIPE, ECONNRESET).
+    case writeFailed(Int32)
     case malformed(String)
     case tooLarge
     case system(Int32)
@@ -395,7 +445,7 @@ enum ConnectionError: Error {
             return TaskShimError(.protocolError, "\(peer) answered with \(what), which is not HTTP/1.1.")
         case .tooLarge:
             return TaskShimError(.protocolError, "The response from \(peer) is larger than \(limit) bytes.")
-        case .system(let code):
+        case .writeFailed(let code), .system(let code):
             return .temporary("The connection to \(peer) failed: \(String(cString: strerror(code))).", hint: "The run can be retried.")
         }
     }

@@ -62,7 +62,7 @@ public final class RuntimeAPIClient: Sendable {
     /// Host, port and path prefix of `AWS_LAMBDA_RUNTIME_API`.
     static func parse(_ api: String) throws(TaskShimError) -> (host: String, port: Int, prefix: String) {
         var rest = Substring(api.trimmed)
-        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+        if rest.lowercased().hasPrefix("http://") { rest = rest.dropFirst(7) }
         guard !rest.contains("://") else {
             throw TaskShimError.configuration("AWS_LAMBDA_RUNTIME_API=\(api) is not host:port or an http:// URL.",
                                               hint: "Lambda sets it to host:port; the Runtime API is plain HTTP.")
@@ -80,7 +80,12 @@ public final class RuntimeAPIClient: Sendable {
             port = number
             host = authority[..<colon]
         }
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = host.dropFirst().dropLast()
+        } else if host.contains(":") || host.contains("[") || host.contains("]") {
+            throw TaskShimError.configuration("AWS_LAMBDA_RUNTIME_API=\(api) is not host:port.",
+                                              hint: "Write an IPv6 address in brackets: [::1]:9001.")
+        }
         guard !host.isEmpty else {
             throw TaskShimError.configuration("AWS_LAMBDA_RUNTIME_API=\(api) names no host.",
                                               hint: "Lambda sets it to host:port, such as 127.0.0.1:9001.")
@@ -97,6 +102,10 @@ public final class RuntimeAPIClient: Sendable {
         let response = try await connection.send(method: "GET", path: prefix + "/invocation/next")
         guard response.status == 200, let requestID = response.header("Lambda-Runtime-Aws-Request-Id"), !requestID.isEmpty else {
             throw TaskShimError(.protocolError, "The Lambda Runtime API answered next with \(response.status) and no request id.")
+        }
+        // The id goes into the paths of the answer: nothing but what request ids are made of.
+        guard requestID.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
+            throw TaskShimError(.protocolError, "The Lambda Runtime API sent a request id that is not letters, digits and dashes: '\(requestID.prefix(80))'.")
         }
         return LambdaNextEvent(
             requestID: requestID,
@@ -171,6 +180,6 @@ struct StreamingBodyWriter: ResponseWriter {
     let body: StreamingBody
 
     func write(_ bytes: Data) async throws {
-        body.write(bytes)
+        try await body.write(bytes)
     }
 }

@@ -7,7 +7,7 @@ JSON line per request to LOG_FILE (method, path, headers, body, client port), an
 "PORT <n>" on stdout once it listens on 127.0.0.1. A status written as 200:slow=2.5 waits 2.5 s
 before answering; 200:big=N sends an N-byte body; 200:split=0.005 writes the headers, waits 5 ms, then
 writes the body, with Nagle's algorithm on (as cargo-lambda's Runtime API emulator does);
-200:file=PATH sends that file as the body; 200:chunked sends the body in chunks with a trailer; 200:hugechunk announces a 2^63-byte chunk; 200:close answers as if keeping the connection
+200:file=PATH sends that file as the body; 200:chunked sends the body in chunks with a trailer; 200:hugechunk announces a 2^63-byte chunk; 200:interim=N sends N 102 answers first; 200:close answers as if keeping the connection
 alive, then closes it; 200:cut=N sends only N bytes of the body and closes; 200:garbage answers
 something that is not HTTP. A chunked request body is decoded and its trailers logged.
 """
@@ -73,6 +73,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"SSH-2.0-OpenSSH\r\n\r\n")
             self.close_connection = True
             return
+        if option.startswith("interim="):
+            for _ in range(int(option[8:])):
+                self.wfile.write(b"HTTP/1.1 102 Processing\r\n\r\n")
         if option == "hugechunk":
             # A chunk size near 2^63: the client must refuse it, not overflow.
             self.send_response(int(status))

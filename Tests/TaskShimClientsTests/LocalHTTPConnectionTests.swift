@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import TaskShimClients
@@ -56,7 +57,7 @@ struct LocalHTTPConnectionTests {
         let body = StreamingBody()
         async let response = connection.send(method: "POST", path: "/stream", headers: [("Transfer-Encoding", "chunked")], streaming: body)
         for part in ["one ", "two ", "three"] {
-            body.write(Data(part.utf8))
+            try await body.write(Data(part.utf8))
             try await Task.sleep(for: .milliseconds(20))
         }
         body.finish(trailers: [("X-Error-Type", "None")])
@@ -137,6 +138,61 @@ struct LocalHTTPConnectionTests {
 
     @Test func aHugeChunkSizeIsRefusedNotTrustedOrOverflowed() async throws {
         let receiver = try RecordingReceiver(statuses: ["200:hugechunk"])
+        await #expect {
+            _ = try await connection(receiver).send(method: "GET", path: "/")
+        } throws: { error in
+            (error as? TaskShimError)?.status == .protocolError
+        }
+    }
+
+    @Test func aProducerFasterThanTheConnectionWaitsInsteadOfBuffering() async throws {
+        let body = StreamingBody(limit: 1000)
+        let writes = Atomic<Int>(0)
+        let producer = Task {
+            for _ in 1...10 {
+                try await body.write(Data(repeating: 0x61, count: 400))
+                writes.add(1, ordering: .relaxed)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(writes.load(ordering: .relaxed) == 2, "the third write would pass the limit: it waits")
+        var received = 0
+        while received < 4000, let part = body.nextPart() { received += part.count }
+        try await producer.value
+        #expect(received == 4000 && writes.load(ordering: .relaxed) == 10)
+    }
+
+    @Test func aFailedUploadMakesTheProducersNextWriteThrow() async throws {
+        let connection = LocalHTTPConnection(host: "127.0.0.1", port: closedPort())
+        let body = StreamingBody()
+        await #expect(throws: TaskShimError.self) {
+            _ = try await connection.send(method: "POST", path: "/stream", streaming: body)
+        }
+        await #expect(throws: TaskShimError.self) { try await body.write(Data("late".utf8)) }
+    }
+
+    @Test func oneCancelledRequestLeavesTheNextOnesAlone() async throws {
+        let receiver = try RecordingReceiver(statuses: ["200:slow=20", "200"])
+        let connection = connection(receiver)
+        let slow = Task { try await connection.send(method: "GET", path: "/slow") }
+        try await Task.sleep(for: .milliseconds(200))
+        slow.cancel()
+        _ = try? await slow.value
+        #expect(try await connection.send(method: "GET", path: "/after").status == 200)
+    }
+
+    @Test func headersWithLineBreaksAreNotSent() async throws {
+        let receiver = try RecordingReceiver()
+        await #expect {
+            _ = try await connection(receiver).send(method: "GET", path: "/", headers: [("X-A", "b\r\nX-Injected: 1")])
+        } throws: { error in
+            (error as? TaskShimError)?.status == .usage
+        }
+        #expect(receiver.requests.isEmpty)
+    }
+
+    @Test func endlessInterimAnswersAreRefused() async throws {
+        let receiver = try RecordingReceiver(statuses: ["200:interim=50"])
         await #expect {
             _ = try await connection(receiver).send(method: "GET", path: "/")
         } throws: { error in

@@ -1,4 +1,5 @@
 import CLibraryLoader
+import Foundation
 import Testing
 @testable import TaskShimClients
 
@@ -28,6 +29,28 @@ struct NativeLibraryTests {
         let capacity = error.count
         let failed = withCStrings(["libsqlite3.so.0"]) { names in taskshim_library_probe(names, &error, capacity) != nil }
         #expect(!failed, "\(string(error))")
+    }
+
+    /// The loader itself, on a library of the test's choosing: a function only newer versions have
+    /// (`sqlite3_error_offset` is new in SQLite 3.38) is looked up without ending the process.
+    @Test func aFunctionOnlyNewerVersionsHaveIsOptional() {
+        let name = strdup("libsqlite3.so.0")!
+        defer { free(name) }
+        var library = taskshim_library()
+        library.names.0 = UnsafePointer(name)
+        #expect(taskshim_library_load_error(&library) == nil)
+        #expect(taskshim_library_optional_symbol(&library, "sqlite3_libversion") != nil)
+        #expect(taskshim_library_optional_symbol(&library, "sqlite3_taskshim_absent") == nil)
+    }
+
+    @Test func aMissingLibraryHasALoadErrorAndNoFunctions() {
+        let name = strdup("libtaskshim-absent.so.9")!
+        defer { free(name) }
+        var library = taskshim_library()
+        library.names.0 = UnsafePointer(name)
+        let error = taskshim_library_load_error(&library).map { String(cString: $0) }
+        #expect(error?.hasPrefix("libtaskshim-absent.so.9 cannot be loaded (") == true, "\(error ?? "")")
+        #expect(taskshim_library_optional_symbol(&library, "anything") == nil)
     }
 
     private func string(_ buffer: [CChar]) -> String {

@@ -25,6 +25,10 @@ const char *taskshim_library_load_error(taskshim_library *library);
    expected (an optional client), so this only happens with a broken installation. */
 void *taskshim_library_symbol(taskshim_library *library, const char *name);
 
+/* The address of a function that only newer versions of the library have: NULL when the library or
+   the function is missing. */
+void *taskshim_library_optional_symbol(taskshim_library *library, const char *name);
+
 /* Whether a library can be opened, trying `names` (ending with NULL) the way the loader does: NULL
    when one loads (it is closed again), otherwise the same message, written into `error`. */
 const char *taskshim_library_probe(const char *const *names, char *error, size_t capacity);
