@@ -3,9 +3,10 @@ import Testing
 import TaskShimClients
 import TestSupport
 
+extension ProcessDrivingTests {
 /// `runtime lambda` against cargo-lambda's Runtime API emulator (a real peer) and, for the faults it
 /// cannot produce, the fault-injecting API in Tests/Support.
-@Suite(.serialized) struct LambdaContractTests {
+@Suite struct LambdaContractTests {
     static let windowSQL = "SELECT 'element' AS element_name, :window_start AS timestamp, 'f' AS filter, 1 AS value"
 
     func invoke(_ emulator: LambdaEmulator, _ body: String) async throws -> HTTPResponse {
@@ -220,6 +221,7 @@ import TestSupport
         runtime.signal(SIGTERM)
         #expect(runtime.waitForExit(timeout: 10) == 0)
     }
+}
 }
 
 extension JSONSerialization {

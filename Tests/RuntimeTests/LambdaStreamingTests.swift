@@ -3,10 +3,11 @@ import Testing
 import TestSupport
 @testable import TaskShim
 
+extension ProcessDrivingTests {
 /// Lambda response streaming, through the `Runtime` entry point with a streaming handler of the test's
 /// own, against the fault-injecting Runtime API (cargo-lambda's emulator does not accept streamed
 /// responses from a runtime: it answers the invoker 500).
-@Suite(.serialized) struct LambdaStreamingTests {
+@Suite struct LambdaStreamingTests {
     struct Countdown: StreamingHandler {
         let name = "countdown"
         let failAfterFirst: Bool
@@ -62,4 +63,5 @@ import TestSupport
         #expect(post.body == "three,two,one")
         #expect(post.chunks.isEmpty)
     }
+}
 }

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the built `runtime` binary the way a user, cron or a container would. Serialized: each test
-/// blocks a thread while its child runs, and the machine has two.
-@Suite(.serialized) struct RuntimeBinaryTests {
+extension ProcessDrivingTests {
+/// Runs the built `runtime` binary the way a user, cron or a container would.
+@Suite struct RuntimeBinaryTests {
     let demo = RepositoryPaths.path("handlers/SQLTelemetry/examples/demo.sql")
 
     func runtime(_ arguments: [String], _ environment: [String: String] = [:], in directory: TemporaryDirectory? = nil,
@@ -235,4 +235,5 @@ import TestSupport
         #expect(sqlite.status == 0)
         #expect(loaded(sqlite) == ["libsqlite3"])
     }
+}
 }
