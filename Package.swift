@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // C libraries from Debian: headers at build time, the library itself opened on first use
@@ -36,6 +37,14 @@ let package = Package(
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TaskShimHTTP",
+            dependencies: ["TaskShimCore",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "SQLTelemetry",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")],
             path: "handlers/SQLTelemetry",
@@ -43,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimLambda", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -54,6 +63,7 @@ let package = Package(
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
+        .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TestSupport", "runtime", "embedded-runtime"]),
         // `runtime` as an embedder builds it, with handlers that misbehave in ways built-in ones cannot.

@@ -2,3 +2,4 @@
 @_exported import TaskShimClients
 @_exported import SQLTelemetry
 @_exported import TaskShimLambda
+@_exported import TaskShimHTTP

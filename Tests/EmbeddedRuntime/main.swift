@@ -10,6 +10,21 @@ struct CrashHandler: Handler {
     }
 }
 
+/// Sleeps for the event's `{"ms": N}` (cancellably), then answers `slept`.
+struct SleepHandler: Handler {
+    let name = "sleep"
+
+    func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
+        let milliseconds = JSONValue.parse(invocation.payload)?["ms"].flatMap { value -> Int? in
+            if case .number(let number) = value { return Int(number) }
+            return nil
+        } ?? 0
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return Data("slept".utf8)
+    }
+}
+
 var registry = HandlerRegistry.builtIn
 registry.register(CrashHandler())
+registry.register(SleepHandler())
 await Runtime(registry: registry).main()

@@ -35,7 +35,7 @@ public final class LambdaEmulator: @unchecked Sendable {
     /// Where `POST` invokes the function (the Lambda Invoke API).
     public var invokeURL: String { "http://127.0.0.1:\(port)/2015-03-31/functions/_/invocations" }
 
-    static func accepts(_ port: Int) -> Bool {
+    public static func accepts(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -1,0 +1,100 @@
+import FoundationEssentials
+import NIOCore
+import NIOHTTP1
+import TaskShimCore
+
+/// One connection's requests: collects each body under the size limit, hands the request to the
+/// server off the event loop, and writes the answer back on it. NIO's pipelining handler in front
+/// keeps one request at a time per connection.
+final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: FunctionServer
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var refused = false
+    private var busy = false
+
+    init(server: FunctionServer) {
+        self.server = server
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body.clear()
+            refused = false
+            if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
+                refuseTooLarge(context: context)
+            }
+        case .body(var part):
+            guard !refused else { return }
+            if body.readableBytes + part.readableBytes > server.configuration.maxBodyBytes {
+                refuseTooLarge(context: context)
+                return
+            }
+            body.writeBuffer(&part)
+        case .end:
+            guard !refused, let requestHead = head else { return }
+            head = nil
+            guard let ticket = server.inFlight.admit(limit: server.configuration.maxConcurrentRequests) else {
+                write(requestHead, .tooManyRequests, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")]),
+                      Data("Too Many Requests\n".utf8), context: context)
+                return
+            }
+            busy = true
+            let payload = Data(body.readableBytesView)
+            let server = server
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            let task = Task {
+                let (status, headers, data) = await server.respond(to: requestHead, body: payload)
+                eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.busy = false
+                    handler.write(requestHead, status, headers, data, context: context)
+                }
+                server.inFlight.finish(ticket)
+            }
+            server.inFlight.attach(ticket, task)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A connection that sends nothing for the idle timeout is closed, unless its request is running.
+        if event is IdleStateHandler.IdleStateEvent {
+            if !busy { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func refuseTooLarge(context: ChannelHandlerContext) {
+        refused = true
+        body.clear()
+        guard let requestHead = head else { return }
+        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")])
+        headers.add(name: "Connection", value: "close")
+        write(requestHead, .payloadTooLarge, headers,
+              Data("Payload Too Large: at most \(server.configuration.maxBodyBytes) bytes\n".utf8), context: context, close: true)
+    }
+
+    private func write(_ request: HTTPRequestHead, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ data: Data,
+                       context: ChannelHandlerContext, close: Bool = false) {
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(data.count))
+        let keepAlive = request.isKeepAlive && !close
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: data.count)
+        buffer.writeBytes(data)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Synchronization
+
+/// The requests a ``FunctionServer`` is running: admission under the concurrency limit, cancellation
+/// of what is left after the drain budget, and the wait for shutdown.
+final class InFlightRequests: Sendable {
+    private struct State {
+        var running: [Int: Task<Void, Never>] = [:]
+        var admitted = 0
+        var lastID = 0
+        var draining = false
+        var stopRequested = false
+        var stopWaiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// A ticket for a new request, or nil when `limit` are already running or the server is draining.
+    func admit(limit: Int) -> Int? {
+        state.withLock { state in
+            guard !state.draining, state.admitted < limit else { return nil }
+            state.admitted += 1
+            state.lastID += 1
+            return state.lastID
+        }
+    }
+
+    /// Remembers the task serving `id`, to cancel it if the drain budget runs out.
+    func attach(_ id: Int, _ task: Task<Void, Never>) {
+        state.withLock { state in
+            if state.admitted > 0 { state.running[id] = task }
+        }
+    }
+
+    func finish(_ id: Int) {
+        state.withLock { state in
+            state.running[id] = nil
+            state.admitted -= 1
+        }
+    }
+
+    var count: Int { state.withLock { $0.admitted } }
+
+    /// Returns once ``cancelWaiting()`` has been called (the server's task was cancelled).
+    func waitForCancellation() async {
+        await withCheckedContinuation { continuation in
+            let stop = state.withLock { state in
+                if state.stopRequested { return true }
+                state.stopWaiter = continuation
+                return false
+            }
+            if stop { continuation.resume() }
+        }
+    }
+
+    func cancelWaiting() {
+        let waiter = state.withLock { state in
+            state.stopRequested = true
+            state.draining = true
+            defer { state.stopWaiter = nil }
+            return state.stopWaiter
+        }
+        waiter?.resume()
+    }
+
+    /// Waits up to `budget` for the running requests to finish; how many are still running.
+    func drain(within budget: Duration) async -> Int {
+        let clock = ContinuousClock()
+        let end = clock.now + budget
+        while count > 0 && clock.now < end {
+            try? await clock.sleep(for: .milliseconds(20))
+        }
+        return count
+    }
+
+    func cancelAll() {
+        for task in state.withLock({ Array($0.running.values) }) { task.cancel() }
+    }
+}

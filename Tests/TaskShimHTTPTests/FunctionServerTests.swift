@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import TestSupport
+@testable import TaskShimClients
+@testable import TaskShimCore
+@testable import TaskShimHTTP
+
+/// A handler made of a closure, counting its calls.
+final class ScriptedHandler: Handler {
+    let name = "scripted"
+    private let count = Atomic<Int>(0)
+    let body: @Sendable (Invocation) async throws -> Data
+
+    init(_ body: @escaping @Sendable (Invocation) async throws -> Data) {
+        self.body = body
+    }
+
+    var calls: Int { count.load(ordering: .relaxed) }
+
+    func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
+        count.add(1, ordering: .relaxed)
+        return try await body(invocation)
+    }
+}
+
+/// The last value a task handed over.
+final class Box<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+    func set(_ new: Value?) { value.withLock { $0 = new } }
+    var current: Value? { value.withLock { $0 } }
+}
+
+/// A flag set from a handler.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// The server in this process, on a free port, against libcurl as the client.
+struct FunctionServerTests {
+    /// Starts a server, runs `body` with its base URL, then cancels it (SIGTERM's path) and waits.
+    func serving(_ handler: ScriptedHandler, configure: (inout FunctionServer.Configuration) -> Void = { _ in },
+                 _ body: @Sendable (String) async throws -> Void) async throws {
+        var configuration = FunctionServer.Configuration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configure(&configuration)
+        let env = Environment([:])
+        let runner = Runner(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), environment: env,
+                            secrets: EnvironmentSecrets(environment: env, redactor: Redactor()), output: MemoryLineWriter())
+        let server = FunctionServer(handler: handler, runner: runner, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                    configuration: configuration)
+        let port = Atomic<Int>(0)
+        let task = Task { try await server.run(onListening: { port.store($0, ordering: .relaxed) }) }
+        while port.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await body("http://127.0.0.1:\(port.load(ordering: .relaxed))")
+        task.cancel()
+        try await task.value
+    }
+
+    func echo() -> ScriptedHandler { ScriptedHandler { $0.payload } }
+
+    @Test func everyPathRunsTheFunctionExceptRobotsAndFavicon() async throws {
+        let handler = echo()
+        try await serving(handler) { base in
+            let client = HTTPClient()
+            let posted = try await client.send(HTTPRequest(method: "POST", url: base + "/any/path?x=1", body: Data(#"{"a":1}"#.utf8)))
+            #expect(posted.status == 200)
+            #expect(String(decoding: posted.body, as: UTF8.self) == #"{"a":1}"#)
+            #expect(posted.header("Content-Type") == "application/json")
+            #expect(posted.header("ETag") == nil)
+            for path in ["/robots.txt", "/favicon.ico"] {
+                #expect(try await client.send(HTTPRequest(url: base + path)).status == 404)
+            }
+            #expect(handler.calls == 1, "the reserved paths never reach the function")
+        }
+    }
+
+    @Test func aHandlerErrorIs500WithXGoogleStatusAndNoInternals() async throws {
+        let failing = ScriptedHandler { _ in throw TaskShimError.temporary("database at 10.0.0.7 down") }
+        try await serving(failing) { base in
+            let response = try await HTTPClient().send(HTTPRequest(url: base + "/"))
+            #expect(response.status == 500)
+            #expect(response.header("X-Google-Status") == "error")
+            #expect(!String(decoding: response.body, as: UTF8.self).contains("10.0.0.7"))
+        }
+    }
+
+    @Test func aHandlerPastTheRequestTimeoutIsCancelledAndAnswered504() async throws {
+        let cancelled = Flag()
+        let slow = ScriptedHandler { _ in
+            do { try await Task.sleep(for: .seconds(30)) } catch { cancelled.set(); throw error }
+            return Data()
+        }
+        try await serving(slow, configure: { $0.requestTimeout = .seconds(1) }) { base in
+            let start = ContinuousClock.now
+            let response = try await HTTPClient().send(HTTPRequest(url: base + "/"))
+            #expect(response.status == 504)
+            #expect(ContinuousClock.now - start < .seconds(10))
+            #expect(cancelled.isSet)
+        }
+    }
+
+    @Test func aBodyOverTheLimitIs413AndNeverReachesTheFunction() async throws {
+        let handler = echo()
+        try await serving(handler, configure: { $0.maxBodyBytes = 1000 }) { base in
+            let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/", body: Data(count: 5000)))
+            #expect(response.status == 413)
+            #expect(handler.calls == 0)
+            let small = try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/", body: Data(count: 500)))
+            #expect(small.status == 200)
+        }
+    }
+
+    @Test func requestsOverTheConcurrencyLimitAre429() async throws {
+        let slow = ScriptedHandler { _ in try await Task.sleep(for: .milliseconds(800)); return Data("done".utf8) }
+        try await serving(slow, configure: { $0.maxConcurrentRequests = 1 }) { base in
+            async let first = HTTPClient().send(HTTPRequest(url: base + "/1"))
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try await HTTPClient().send(HTTPRequest(url: base + "/2"))
+            #expect(second.status == 429)
+            #expect(second.header("Retry-After") == "1")
+            #expect(try await first.status == 200)
+        }
+    }
+
+    @Test func slowRequestsAreServedInParallel() async throws {
+        let slow = ScriptedHandler { _ in try await Task.sleep(for: .milliseconds(700)); return Data("ok".utf8) }
+        try await serving(slow) { base in
+            let start = ContinuousClock.now
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<10 {
+                    group.addTask { try await HTTPClient().send(HTTPRequest(url: base + "/\(index)")).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 10))
+            #expect(ContinuousClock.now - start < .seconds(5), "ten 0.7 s requests at once, not one after another")
+        }
+    }
+
+    @Test func stoppingLetsARequestInFlightFinish() async throws {
+        let slow = ScriptedHandler { _ in try await Task.sleep(for: .milliseconds(600)); return Data("finished".utf8) }
+        let answer = Box<HTTPResponse>()
+        try await serving(slow) { base in
+            Task {
+                let response = try? await HTTPClient().send(HTTPRequest(url: base + "/"))
+                answer.set(response)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        // `serving` cancelled the server mid-request and waited for it to stop.
+        try await Task.sleep(for: .milliseconds(200))
+        let response = answer.current
+        #expect(response?.status == 200)
+        #expect(response.map { String(decoding: $0.body, as: UTF8.self) } == "finished")
+    }
+}
