@@ -9,8 +9,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the handler over HTTP on $PORT (Cloud Run services and functions, ECS services).",
         discussion: """
             Every request runs the handler named by FUNCTION_TARGET with the request body as its event, \
-            except /robots.txt and /favicon.ico (404). FUNCTION_SIGNATURE_TYPE must be http (the default); \
-            CloudEvents come later. SIGTERM stops accepting, lets running requests finish for \
+            except /robots.txt and /favicon.ico (404). FUNCTION_SIGNATURE_TYPE is http (the default: \
+            the body is the event) or cloudevent (binary, structured or batched CloudEvents; the handler \
+            gets each as JSON). SIGTERM stops accepting, lets running requests finish for \
             TASKSHIM_DRAIN_TIMEOUT seconds (default 8, under Cloud Run's 10 s), then exits 0.
             """
     )
@@ -34,10 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
         setup.redactor = redactor
         let logger = setup.makeLogger(label: "taskshim.serve")
 
-        let signature = environment["FUNCTION_SIGNATURE_TYPE"].map { $0.lowercased() } ?? "http"
-        guard signature == "http" else {
-            throw .configuration("FUNCTION_SIGNATURE_TYPE=\(signature) is not served yet; only http is.",
-                                 hint: "Unset it or set it to http; CloudEvent and background functions come with a later release.")
+        let name = environment["FUNCTION_SIGNATURE_TYPE"].map { $0.lowercased() } ?? "http"
+        guard let signature = FunctionServer.Signature(rawValue: name) else {
+            throw .configuration("FUNCTION_SIGNATURE_TYPE=\(name) is not served yet; http and cloudevent are.",
+                                 hint: "Set it to http or cloudevent; legacy background (event) functions come with a later release.")
         }
         guard let target = handler ?? environment["FUNCTION_TARGET"] else {
             throw .configuration("FUNCTION_TARGET is not set, so there is no handler to serve.",
@@ -45,6 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let resolved = try runtime.registry.resolve(target)
         var configuration = FunctionServer.Configuration()
+        configuration.signature = signature
         if let port {
             configuration.port = port
         } else {

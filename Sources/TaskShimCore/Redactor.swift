@@ -35,7 +35,7 @@ public final class Redactor: Sendable {
             }
             if let password = Self.urlPassword(in: value) {
                 add(password)
-                add(Self.percentDecoded(password))
+                add(password.percentDecoded)
             }
         }
     }
@@ -63,21 +63,6 @@ public final class Redactor: Sendable {
         guard !userInfo.contains("/"), let colon = userInfo.firstIndex(of: ":") else { return nil }
         let password = userInfo[userInfo.index(after: colon)...]
         return password.isEmpty ? nil : String(password)
-    }
-
-    /// `%21` → `!`: the form a URL password has once a client decodes it.
-    static func percentDecoded(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `text` with every registered secret replaced by the mask.

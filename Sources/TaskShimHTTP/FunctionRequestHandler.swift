@@ -39,9 +39,18 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         case .end:
             guard !refused, let requestHead = head else { return }
             head = nil
-            guard let ticket = server.inFlight.admit(limit: server.configuration.maxConcurrentRequests) else {
+            let ticket: Int
+            switch server.inFlight.admit(limit: server.configuration.maxConcurrentRequests) {
+            case .admitted(let id):
+                ticket = id
+            case .saturated:
                 write(requestHead, .tooManyRequests, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")]),
                       Data("Too Many Requests\n".utf8), context: context)
+                return
+            case .draining:
+                // Between SIGTERM and the listener closing: the platform routes the retry elsewhere.
+                write(requestHead, .serviceUnavailable, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
+                      Data("Shutting down\n".utf8), context: context, close: true)
                 return
             }
             busy = true

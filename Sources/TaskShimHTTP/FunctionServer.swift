@@ -17,7 +17,16 @@ import TaskShimCore
 /// Cancelling ``run(onListening:)`` stops accepting at once, lets requests in flight finish for up to
 /// ``Configuration/drainTimeout``, then cancels what is left.
 public final class FunctionServer: Sendable {
+    /// The Functions Framework signature (`FUNCTION_SIGNATURE_TYPE`): what a request means.
+    public enum Signature: String, Sendable {
+        /// The request body is the event.
+        case http
+        /// The request is a CloudEvent (binary, structured or batched); the handler gets it as JSON.
+        case cloudEvent = "cloudevent"
+    }
+
     public struct Configuration: Sendable {
+        public var signature = Signature.http
         public var host = "0.0.0.0"
         public var port = 8080
         public var maxBodyBytes = 32 << 20
@@ -103,17 +112,50 @@ public final class FunctionServer: Sendable {
         if let id = head.headers.first(name: "Function-Execution-Id"), !id.isEmpty { invocation.requestID = id }
         invocation.attributes["http_method"] = head.method.rawValue
         invocation.attributes["http_path"] = path
-        let outcome = await runner.run(handler, invocation)
-        guard let error = outcome.error else {
-            return (.ok, HTTPHeaders([("Content-Type", Self.contentType(of: outcome.output))]), outcome.output)
+        switch configuration.signature {
+        case .http:
+            let outcome = await runner.run(handler, invocation)
+            if outcome.error == nil {
+                return (.ok, HTTPHeaders([("Content-Type", Self.contentType(of: outcome.output))]), outcome.output)
+            }
+            return failure(deadline: deadline)
+        case .cloudEvent:
+            let events: [CloudEvent]
+            do {
+                guard let decoded = try CloudEvent.decode(headers: head.headers.map { ($0.name, $0.value) }, body: body) else {
+                    return Self.badRequest("The request is not a CloudEvent: it has no ce-specversion header and is not application/cloudevents+json.")
+                }
+                events = decoded
+            } catch {
+                return Self.badRequest("Malformed CloudEvent: \(error.description).")
+            }
+            for event in events {
+                var one = invocation
+                one.trigger = .cloudEvent
+                one.payload = Data(event.json.utf8)
+                one.idempotencyKey = event.id
+                if let time = event.time.flatMap(Timestamp.parse) { one.logicalTime = time }
+                one.attributes["ce_id"] = event.id
+                one.attributes["ce_type"] = event.type
+                one.attributes["ce_source"] = event.source
+                if await runner.run(handler, one).error != nil { return failure(deadline: deadline) }
+            }
+            return (.ok, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data("OK\n".utf8))
         }
+    }
+
+    /// 504 past the deadline, else 500; the details are in the run-summary line, not in the answer.
+    private func failure(deadline: Date) -> (HTTPResponseStatus, HTTPHeaders, Data) {
         if Date() >= deadline {
             return (.gatewayTimeout, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
                     Data("Deadline exceeded\n".utf8))
         }
-        _ = error  // already in the run-summary line; the client gets no internals
         return (.internalServerError, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
                 Data("Internal Server Error\n".utf8))
+    }
+
+    static func badRequest(_ message: String) -> (HTTPResponseStatus, HTTPHeaders, Data) {
+        (.badRequest, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data((message + "\n").utf8))
     }
 
     static func contentType(of body: Data) -> String {

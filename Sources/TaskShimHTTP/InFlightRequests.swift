@@ -14,13 +14,22 @@ final class InFlightRequests: Sendable {
 
     private let state = Mutex(State())
 
-    /// A ticket for a new request, or nil when `limit` are already running or the server is draining.
-    func admit(limit: Int) -> Int? {
+    enum Admission {
+        case admitted(Int)
+        /// `limit` requests are running already.
+        case saturated
+        /// The server is shutting down.
+        case draining
+    }
+
+    /// A ticket for a new request, unless `limit` are already running or the server is draining.
+    func admit(limit: Int) -> Admission {
         state.withLock { state in
-            guard !state.draining, state.admitted < limit else { return nil }
+            if state.draining { return .draining }
+            guard state.admitted < limit else { return .saturated }
             state.admitted += 1
             state.lastID += 1
-            return state.lastID
+            return .admitted(state.lastID)
         }
     }
 

@@ -18,7 +18,7 @@ extension ProcessDrivingTests {
     }
 
     @Test func echoAnswersEveryInvocationWithRequestIdsAndTraces() async throws {
-        let emulator = try LambdaEmulator()
+        let emulator = try await LambdaEmulator.start()
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "echo",
                                                           "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_FUNCTION_NAME": "echo-fn"])
         for index in 1...5 {
@@ -38,7 +38,7 @@ extension ProcessDrivingTests {
     }
 
     @Test func theBundleBootstrapStartsTheRuntime() async throws {
-        let emulator = try LambdaEmulator()
+        let emulator = try await LambdaEmulator.start()
         let bundle = try TemporaryDirectory()
         try FileManager.default.copyItem(atPath: RepositoryPaths.path("bootstrap/bootstrap"), toPath: bundle.file("bootstrap"))
         try FileManager.default.createSymbolicLink(atPath: bundle.file("runtime"), withDestinationPath: RepositoryPaths.runtimeBinary)
@@ -57,7 +57,7 @@ extension ProcessDrivingTests {
     }
 
     @Test func noArgumentsInsideLambdaMeansServe() async throws {
-        let emulator = try LambdaEmulator()
+        let emulator = try await LambdaEmulator.start()
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "echo"])
         let response = try await invoke(emulator, #"{"auto":true}"#)
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"auto":true}"#)
@@ -65,7 +65,7 @@ extension ProcessDrivingTests {
     }
 
     @Test func handlerFailureIsPostedAsALambdaError() async throws {
-        let emulator = try LambdaEmulator()
+        let emulator = try await LambdaEmulator.start()
         let root = try TemporaryDirectory()
         try root.write("window.sql", Self.windowSQL)
         // No TELEMETRY_URL: the SQL handler fails with a configuration error.
@@ -83,8 +83,8 @@ extension ProcessDrivingTests {
     }
 
     @Test func scheduledEventsRunTheWindowOfTheirTime() async throws {
-        let emulator = try LambdaEmulator()
-        let receiver = try RecordingReceiver()
+        let emulator = try await LambdaEmulator.start()
+        let receiver = try await RecordingReceiver.start()
         let root = try TemporaryDirectory()
         try root.write("window.sql", Self.windowSQL)
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "window.sql",
@@ -100,8 +100,8 @@ extension ProcessDrivingTests {
     }
 
     @Test func sqsBatchesReportOnlyTheFailedMessages() async throws {
-        let emulator = try LambdaEmulator()
-        let receiver = try RecordingReceiver()
+        let emulator = try await LambdaEmulator.start()
+        let receiver = try await RecordingReceiver.start()
         let root = try TemporaryDirectory()
         try root.write("window.sql", Self.windowSQL)
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "window.sql",
@@ -120,106 +120,106 @@ extension ProcessDrivingTests {
         #expect(summaries.count == 3)
     }
 
-    @Test func anUnknownHandlerIsAnInitError() throws {
-        let api = try FakeRuntimeAPI(events: [])
+    @Test func anUnknownHandlerIsAnInitError() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "nope"], arguments: ["lambda"])
-        #expect(runtime.waitForExit(timeout: 20) == 67)
-        let posts = api.waitForPosts(1)
+        #expect(await runtime.waitForExit(timeout: 20) == 67)
+        let posts = await api.waitForPosts(1)
         #expect(posts.first?.path == "/2018-06-01/runtime/init/error")
         #expect(posts.first?.headers["lambda-runtime-function-error-type"] == "TaskShim.NoHandler")
         #expect((posts.first?.json?["errorMessage"] as? String)?.contains("nope") == true)
         #expect(runtime.stderr.contains("No handler named 'nope'"))
     }
 
-    @Test func aMissingHandlerSettingIsAnInitError() throws {
-        let api = try FakeRuntimeAPI(events: [])
+    @Test func aMissingHandlerSettingIsAnInitError() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI], arguments: ["lambda"])
-        #expect(runtime.waitForExit(timeout: 20) == 78)
-        #expect(api.waitForPosts(1).first?.path == "/2018-06-01/runtime/init/error")
+        #expect(await runtime.waitForExit(timeout: 20) == 78)
+        #expect(await api.waitForPosts(1).first?.path == "/2018-06-01/runtime/init/error")
     }
 
-    @Test func aHandlerPastTheDeadlineIsCancelledAndReported() throws {
+    @Test func aHandlerPastTheDeadlineIsCancelledAndReported() async throws {
         let url = try TestServers.postgresURL()
         let root = try TemporaryDirectory()
         try root.write("slow.sql", "SELECT 'e' AS element_name, now() AS timestamp, 'f' AS filter, 1 AS value FROM pg_sleep(30)")
-        let api = try FakeRuntimeAPI(events: [["body": "{}", "deadline_ms": 700]])
+        let api = try await FakeRuntimeAPI.start(events: [["body": "{}", "deadline_ms": 700]])
         let start = Date()
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "slow.sql",
                                                           "LAMBDA_TASK_ROOT": root.path, "DATABASE_URL": url, "TELEMETRY_URL": "http://127.0.0.1:9/"],
                                             arguments: ["lambda", "--max-invocations", "1"])
-        let posts = api.waitForPosts(1)
+        let posts = await api.waitForPosts(1)
         #expect(posts.first?.path.hasSuffix("/error") == true)
         #expect(posts.first?.headers["lambda-runtime-function-error-type"] == "TaskShim.TemporaryFailure")
         #expect((posts.first?.json?["errorMessage"] as? String)?.contains("deadline") == true)
         #expect(Date().timeIntervalSince(start) < 15)
-        #expect(runtime.waitForExit(timeout: 20) == 0)
+        #expect(await runtime.waitForExit(timeout: 20) == 0)
     }
 
-    @Test func oversizedResponsesArePostedAsErrors() throws {
+    @Test func oversizedResponsesArePostedAsErrors() async throws {
         let big = String(repeating: "x", count: 6 * 1024 * 1024 + 10)
-        let api = try FakeRuntimeAPI(events: [["body": big]])
+        let api = try await FakeRuntimeAPI.start(events: [["body": big]])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"],
                                             arguments: ["lambda", "--max-invocations", "1"])
-        let posts = api.waitForPosts(1)
+        let posts = await api.waitForPosts(1)
         #expect(posts.first?.path.hasSuffix("/error") == true)
         #expect(posts.first?.headers["lambda-runtime-function-error-type"] == "TaskShim.ResponseTooLarge")
-        #expect(runtime.waitForExit(timeout: 20) == 0)
+        #expect(await runtime.waitForExit(timeout: 20) == 0)
     }
 
-    @Test func aRuntimeAPIThatFailsEndsTheProcessWithAClearError() throws {
-        let api = try FakeRuntimeAPI(events: [["body": "{}", "on_response": 500]])
+    @Test func aRuntimeAPIThatFailsEndsTheProcessWithAClearError() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [["body": "{}", "on_response": 500]])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])
-        #expect(runtime.waitForExit(timeout: 20) == 75)
+        #expect(await runtime.waitForExit(timeout: 20) == 75)
         #expect(runtime.stderr.contains("answered /invocation/"))
         #expect(runtime.stderr.contains("500"))
     }
 
-    @Test func aConnectionResetDuringNextEndsTheProcess() throws {
-        let api = try FakeRuntimeAPI(events: [["body": "{}", "reset_next": true]])
+    @Test func aConnectionResetDuringNextEndsTheProcess() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [["body": "{}", "reset_next": true]])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])
-        #expect(runtime.waitForExit(timeout: 20) == 75)
+        #expect(await runtime.waitForExit(timeout: 20) == 75)
         #expect(runtime.stderr.contains("127.0.0.1"))
     }
 
-    @Test func aNextThatBlocksLongIsWaitedFor() throws {
-        let api = try FakeRuntimeAPI(events: [["body": #"{"late":true}"#, "delay_ms": 2500]])
+    @Test func aNextThatBlocksLongIsWaitedFor() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [["body": #"{"late":true}"#, "delay_ms": 2500]])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"],
                                             arguments: ["lambda", "--max-invocations", "1"])
-        let posts = api.waitForPosts(1)
+        let posts = await api.waitForPosts(1)
         #expect(posts.first?.path.hasSuffix("/response") == true)
         #expect(posts.first?.body == #"{"late":true}"#)
-        #expect(runtime.waitForExit(timeout: 20) == 0)
+        #expect(await runtime.waitForExit(timeout: 20) == 0)
     }
 
-    @Test func anEventThatIsNotJSONReachesTheHandlerAsItCame() throws {
-        let api = try FakeRuntimeAPI(events: [["body": "plain text, not JSON {"]])
+    @Test func anEventThatIsNotJSONReachesTheHandlerAsItCame() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [["body": "plain text, not JSON {"]])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"],
                                             arguments: ["lambda", "--max-invocations", "1"])
-        let posts = api.waitForPosts(1)
+        let posts = await api.waitForPosts(1)
         #expect(posts.first?.path.hasSuffix("/response") == true)
         #expect(posts.first?.body == "plain text, not JSON {")
-        #expect(runtime.waitForExit(timeout: 20) == 0)
+        #expect(await runtime.waitForExit(timeout: 20) == 0)
     }
 
     /// A crash cannot be caught: the process ends with the trap's message on stderr and nothing posted,
     /// and Lambda reports `Runtime.ExitError` for the invocation and starts a fresh environment.
-    @Test func aHandlerThatCrashesTheProcessEndsItWithTheMessage() throws {
-        let api = try FakeRuntimeAPI(events: [["body": #"{"n":1}"#]])
+    @Test func aHandlerThatCrashesTheProcessEndsItWithTheMessage() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [["body": #"{"n":1}"#]])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "crash",
                                                           "SWIFT_BACKTRACE": "enable=no"],
                                             arguments: ["lambda"], executable: RepositoryPaths.embeddedRuntimeBinary)
-        #expect(runtime.waitForExit(timeout: 20) != nil)
+        #expect(await runtime.waitForExit(timeout: 20) != nil)
         #expect(runtime.wasKilledBySignal)
         #expect(runtime.stderr.contains(#"the crash handler crashed on {"n":1}"#), "\(runtime.stderr)")
         #expect(api.posts.isEmpty)
     }
 
-    @Test func sigtermBetweenEventsExitsCleanly() throws {
-        let api = try FakeRuntimeAPI(events: [])
+    @Test func sigtermBetweenEventsExitsCleanly() async throws {
+        let api = try await FakeRuntimeAPI.start(events: [])
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "echo"], arguments: ["lambda"])
         usleep(500_000)
         runtime.signal(SIGTERM)
-        #expect(runtime.waitForExit(timeout: 10) == 0)
+        #expect(await runtime.waitForExit(timeout: 10) == 0)
     }
 }
 }

@@ -22,14 +22,14 @@ extension ProcessDrivingTests {
     }
 
     func serve(_ handler: Countdown, streaming: Bool) async throws -> (status: Int32, posts: [FakeRuntimeAPI.Post]) {
-        let api = try FakeRuntimeAPI(events: [["body": "{}"]])
+        let api = try await FakeRuntimeAPI.start(events: [["body": "{}"]])
         var registry = HandlerRegistry.builtIn
         registry.register(handler)
         let io = Runtime.IO(environment: Environment(["AWS_LAMBDA_RUNTIME_API": api.runtimeAPI, "_HANDLER": "countdown",
                                                       "TASKSHIM_LAMBDA_STREAMING": streaming ? "true" : "false"]),
                             standardOutput: MemoryLineWriter(), standardError: MemoryLineWriter(), isTerminal: false)
         let status = await Runtime(registry: registry).run(arguments: ["lambda", "--max-invocations", "1"], io: io)
-        return (status, api.waitForPosts(1))
+        return (status, await api.waitForPosts(1))
     }
 
     @Test func partsAreStreamedAsTheyAreWritten() async throws {

@@ -59,7 +59,7 @@ struct SQLTelemetryHandlerTests {
     @Test(arguments: [(0, [Int]()), (1, [1]), (3000, [3000]), (3001, [3000, 1]), (10_000, [3000, 3000, 3000, 1000])])
     func batchesHoldAtMostMaxRecordsPerCall(_ count: Int, _ expected: [Int]) async throws {
         let (directory, database, sql) = try await fixture(rows: count)
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let run = await run(file: sql, environment: ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url,
                                                      "TELEMETRY_API_KEY": "key-abc-123", "STREAM_NAME": "edge"])
         _ = directory
@@ -82,7 +82,7 @@ struct SQLTelemetryHandlerTests {
 
     @Test func maxRecordsPerCallIsHonoured() async throws {
         let (directory, database, sql) = try await fixture(rows: 25)
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let run = await run(file: sql, environment: ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url, "MAX_RECORDS_PER_CALL": "10"])
         _ = (directory, try run.result.get())
         #expect(receiver.requests.map(\.records.count) == [10, 10, 5])
@@ -90,7 +90,7 @@ struct SQLTelemetryHandlerTests {
 
     @Test func rerunsOfTheSameWindowSendTheSameIdempotencyKeys() async throws {
         let (directory, database, sql) = try await fixture(rows: 7)
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let environment = ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url, "MAX_RECORDS_PER_CALL": "3",
                            "STREAM_NAME": "edge"]
         _ = (directory, try await run(file: sql, environment: environment).result.get(), try await run(file: sql, environment: environment).result.get())
@@ -103,7 +103,7 @@ struct SQLTelemetryHandlerTests {
 
     @Test func a503IsRetriedWithTheSameBatchAndKey() async throws {
         let (directory, database, sql) = try await fixture(rows: 5)
-        let receiver = try RecordingReceiver(statuses: ["503", "200"])
+        let receiver = try await RecordingReceiver.start(statuses: ["503", "200"])
         let run = await run(file: sql, environment: ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url,
                                                      "TASKSHIM_RETRY_BASE_MS": "10"])
         _ = (directory, try run.result.get())
@@ -117,7 +117,7 @@ struct SQLTelemetryHandlerTests {
 
     @Test func persistentFailureEndsAsTemporaryAfterTheAttempts() async throws {
         let (directory, database, sql) = try await fixture(rows: 5)
-        let receiver = try RecordingReceiver(statuses: ["500"])
+        let receiver = try await RecordingReceiver.start(statuses: ["500"])
         let run = await run(file: sql, environment: ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url,
                                                      "TASKSHIM_RETRY_BASE_MS": "5", "TASKSHIM_HTTP_ATTEMPTS": "3"])
         _ = directory
@@ -130,7 +130,7 @@ struct SQLTelemetryHandlerTests {
     @Test(arguments: [("400", TaskShimCore.ExitStatus.unavailable), ("401", .noPermission), ("403", .noPermission), ("404", .unavailable)])
     func clientErrorsAreNotRetried(_ status: String, _ expected: TaskShimCore.ExitStatus) async throws {
         let (directory, database, sql) = try await fixture(rows: 5)
-        let receiver = try RecordingReceiver(statuses: [status])
+        let receiver = try await RecordingReceiver.start(statuses: [status])
         let run = await run(file: sql, environment: ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url, "TASKSHIM_RETRY_BASE_MS": "5"])
         _ = directory
         guard case .failure(let error) = run.result else { Issue.record("expected a failure"); return }
@@ -149,7 +149,7 @@ struct SQLTelemetryHandlerTests {
 
     @Test func dryRunPrintsRecordsAndSendsNothing() async throws {
         let (directory, database, sql) = try await fixture(rows: 4)
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let run = await run(file: sql, environment: ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url], dryRun: true,
                             payload: #"{"stream_name":"from-event"}"#)
         _ = (directory, try run.result.get())

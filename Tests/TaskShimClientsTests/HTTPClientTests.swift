@@ -7,7 +7,7 @@ import TestSupport
 /// Against a real HTTP server on loopback (Python's http.server, Tests/Support/http_receiver.py).
 struct HTTPClientTests {
     @Test func postsBodyAndHeadersAndReusesTheConnection() async throws {
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let client = HTTPClient()
         for index in 1...3 {
             let response = try await client.send(HTTPRequest(method: "POST", url: receiver.url,
@@ -28,7 +28,7 @@ struct HTTPClientTests {
     /// the ACK of the headers: without acknowledging them at once, each request costs the 40 ms
     /// delayed-ACK timer once the connection is interactive.
     @Test func headersAreAcknowledgedAtOnceSoASplitBodyIsNotHeldBack() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:split=0.005"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:split=0.005"])
         let client = HTTPClient()
         var durations: [Duration] = []
         let clock = ContinuousClock()
@@ -45,7 +45,7 @@ struct HTTPClientTests {
     }
 
     @Test func nonSuccessStatusesAreReturnedNotThrown() async throws {
-        let receiver = try RecordingReceiver(statuses: ["503"])
+        let receiver = try await RecordingReceiver.start(statuses: ["503"])
         let response = try await HTTPClient().send(HTTPRequest(url: receiver.url))
         #expect(response.status == 503)
     }
@@ -63,7 +63,7 @@ struct HTTPClientTests {
     }
 
     @Test func slowServerTimesOut() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:slow=10"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:slow=10"])
         let client = HTTPClient(options: .init(requestTimeout: .milliseconds(300)))
         let start = Date()
         do {
@@ -78,13 +78,13 @@ struct HTTPClientTests {
     }
 
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:slow=20"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:slow=20"])
         let client = HTTPClient()
         try await expectCancellationAborts(Task { try await client.send(HTTPRequest(url: receiver.url)) })
     }
 
     @Test func aTaskOnTheClientsExecutorSendsInlineAndCanStillCancel() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200", "200:slow=20"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200", "200:slow=20"])
         let client = HTTPClient()
         let first = try await withTaskExecutorPreference(client.executor) {
             try await client.send(HTTPRequest(url: receiver.url))
@@ -111,7 +111,7 @@ struct HTTPClientTests {
     }
 
     @Test func oversizedResponseIsRefused() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:big=100000"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:big=100000"])
         let client = HTTPClient(options: .init(maxResponseBytes: 1000))
         do {
             _ = try await client.send(HTTPRequest(url: receiver.url))
@@ -123,7 +123,7 @@ struct HTTPClientTests {
 
     @Test func tlsIsVerifiedByDefault() async throws {
         let certificate = try SelfSignedCertificate()
-        let receiver = try RecordingReceiver(tls: certificate)
+        let receiver = try await RecordingReceiver.start(tls: certificate)
         do {
             _ = try await HTTPClient().send(HTTPRequest(url: receiver.url))
             Issue.record("an untrusted certificate must be refused")

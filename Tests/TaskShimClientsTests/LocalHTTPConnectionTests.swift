@@ -12,7 +12,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func sendsBodiesAndHeadersOverOneConnection() async throws {
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let connection = connection(receiver)
         for index in 1...3 {
             let response = try await connection.send(method: "POST", path: "/ingest?n=\(index)",
@@ -33,7 +33,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func largeBodiesGoBothWays() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:big=3000000"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:big=3000000"])
         let body = Data(repeating: UInt8(ascii: "y"), count: 2_000_000)
         let response = try await connection(receiver).send(method: "POST", path: "/big", body: body)
         #expect(response.body.count == 3_000_000)
@@ -41,7 +41,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func chunkedResponsesAreDecoded() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:chunked", "200"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:chunked", "200"])
         let connection = connection(receiver)
         let first = try await connection.send(method: "GET", path: "/a")
         #expect(String(decoding: first.body, as: UTF8.self) == "{\"ok\":true}")
@@ -52,7 +52,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func streamedBodiesAreSentChunkedWithTheirTrailers() async throws {
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         let connection = connection(receiver)
         let body = StreamingBody()
         async let response = connection.send(method: "POST", path: "/stream", headers: [("Transfer-Encoding", "chunked")], streaming: body)
@@ -69,7 +69,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func aConnectionTheServerClosedWhileIdleIsOpenedAgain() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:close", "200"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:close", "200"])
         let connection = connection(receiver)
         _ = try await connection.send(method: "POST", path: "/1", body: Data("a".utf8))
         try await Task.sleep(for: .milliseconds(50))  // the close has arrived
@@ -80,7 +80,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func headersAreAcknowledgedAtOnceSoASplitBodyIsNotHeldBack() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:split=0.005"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:split=0.005"])
         let connection = connection(receiver)
         var durations: [Duration] = []
         let clock = ContinuousClock()
@@ -106,7 +106,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func somethingThatIsNotHTTPIsAProtocolError() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:garbage"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:garbage"])
         await #expect {
             _ = try await connection(receiver).send(method: "GET", path: "/")
         } throws: { error in
@@ -115,7 +115,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func anAnswerCutShortIsTemporaryAndTheNextRequestReconnects() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:cut=3", "200"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:cut=3", "200"])
         let connection = connection(receiver)
         await #expect {
             _ = try await connection.send(method: "GET", path: "/")
@@ -127,7 +127,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func oversizedResponseIsRefused() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:big=100000"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:big=100000"])
         await #expect {
             _ = try await connection(receiver, maxResponseBytes: 10_000).send(method: "GET", path: "/")
         } throws: { error in
@@ -137,7 +137,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func aHugeChunkSizeIsRefusedNotTrustedOrOverflowed() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:hugechunk"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:hugechunk"])
         await #expect {
             _ = try await connection(receiver).send(method: "GET", path: "/")
         } throws: { error in
@@ -178,7 +178,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func oneCancelledRequestLeavesTheNextOnesAlone() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:slow=20", "200"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:slow=20", "200"])
         let connection = connection(receiver)
         let slow = Task { try await connection.send(method: "GET", path: "/slow") }
         try await Task.sleep(for: .milliseconds(200))
@@ -188,7 +188,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func headersWithLineBreaksAreNotSent() async throws {
-        let receiver = try RecordingReceiver()
+        let receiver = try await RecordingReceiver.start()
         await #expect {
             _ = try await connection(receiver).send(method: "GET", path: "/", headers: [("X-A", "b\r\nX-Injected: 1")])
         } throws: { error in
@@ -198,7 +198,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func endlessInterimAnswersAreRefused() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:interim=50"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:interim=50"])
         await #expect {
             _ = try await connection(receiver).send(method: "GET", path: "/")
         } throws: { error in
@@ -207,7 +207,7 @@ struct LocalHTTPConnectionTests {
     }
 
     @Test func cancellingAWaitingRequestEndsItAtOnce() async throws {
-        let receiver = try RecordingReceiver(statuses: ["200:slow=20"])
+        let receiver = try await RecordingReceiver.start(statuses: ["200:slow=40"])
         let connection = connection(receiver)
         let clock = ContinuousClock()
         let start = clock.now
@@ -219,6 +219,6 @@ struct LocalHTTPConnectionTests {
         } throws: { error in
             (error as? TaskShimError)?.message.contains("cancelled") == true
         }
-        #expect(clock.now - start < .seconds(5))
+        #expect(clock.now - start < .seconds(15), "well before the 40 s answer, even on a loaded machine")
     }
 }

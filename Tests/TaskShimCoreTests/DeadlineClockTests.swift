@@ -22,7 +22,7 @@ struct DeadlineClockTests {
         try await Task.sleep(for: .milliseconds(50))
         task.cancel()
         #expect(await task.value == false)
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 15, "well before the 30 s deadline, even on a loaded machine")
     }
 
     @Test func aWaitCancelledBeforeItStartsEndsAtOnce() async {
@@ -41,7 +41,7 @@ struct DeadlineClockTests {
         try await Task.sleep(for: .milliseconds(50))
         let start = Date()
         #expect(await clock.wait(until: start.addingTimeInterval(0.05)))
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 15, "well before the 30 s deadline, even on a loaded machine")
         late.cancel()
         #expect(await late.value == false)
     }

@@ -73,7 +73,7 @@ struct RunnerTests {
         }
         let start = Date()
         let outcome = await runner.run(handler, Invocation(trigger: .command, deadline: Date().addingTimeInterval(0.2)))
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 15, "well before the 30 s sleep, even on a loaded machine")
         #expect(outcome.status == .temporaryFailure)
         #expect(outcome.error?.message.contains("deadline") == true)
         #expect(sawCancel.count == 1)

@@ -143,17 +143,23 @@ struct FunctionServerTests {
     }
 
     @Test func stoppingLetsARequestInFlightFinish() async throws {
-        let slow = ScriptedHandler { _ in try await Task.sleep(for: .milliseconds(600)); return Data("finished".utf8) }
+        let started = Flag()
+        let slow = ScriptedHandler { _ in
+            started.set()
+            try await Task.sleep(for: .milliseconds(600))
+            return Data("finished".utf8)
+        }
         let answer = Box<HTTPResponse>()
         try await serving(slow) { base in
             Task {
                 let response = try? await HTTPClient().send(HTTPRequest(url: base + "/"))
                 answer.set(response)
             }
-            try await Task.sleep(for: .milliseconds(200))
+            while !started.isSet { try await Task.sleep(for: .milliseconds(10)) }
         }
         // `serving` cancelled the server mid-request and waited for it to stop.
-        try await Task.sleep(for: .milliseconds(200))
+        let end = ContinuousClock.now + .seconds(10)
+        while answer.current == nil && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(20)) }
         let response = answer.current
         #expect(response?.status == 200)
         #expect(response.map { String(decoding: $0.body, as: UTF8.self) } == "finished")

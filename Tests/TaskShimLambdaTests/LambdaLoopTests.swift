@@ -18,7 +18,7 @@ struct LambdaLoopTests {
     @Test func clientContextCognitoIdentityAndFunctionARNReachTheHandler() async throws {
         let clientContext = #"{"client":{"app_title":"ops"},"custom":{"tenant":"acme"},"env":{}}"#
         let identity = #"{"cognitoIdentityId":"us-east-1:1234","cognitoIdentityPoolId":"us-east-1:pool"}"#
-        let api = try FakeRuntimeAPI(events: [
+        let api = try await FakeRuntimeAPI.start(events: [
             ["body": "{}", "headers": ["Lambda-Runtime-Client-Context": clientContext, "Lambda-Runtime-Cognito-Identity": identity]],
             ["body": "{}"],
         ])

@@ -30,6 +30,11 @@ public final class LambdaEmulator: @unchecked Sendable {
         }
     }
 
+    /// Starts the emulator off the cooperative pool: it takes seconds to listen.
+    public static func start() async throws -> LambdaEmulator {
+        try await offPool { try LambdaEmulator() }
+    }
+
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
     public var runtimeAPI: String { "127.0.0.1:\(port)/.rt" }
     /// Where `POST` invokes the function (the Lambda Invoke API).
@@ -85,9 +90,12 @@ public final class BackgroundRuntime: @unchecked Sendable {
     }
 
     /// Waits for the process to exit by itself and returns its status (nil if still running at the limit).
-    public func waitForExit(timeout: TimeInterval) -> Int32? {
-        TestSupport.waitForExit(process, timeout: timeout)
-        return process.isRunning ? nil : process.terminationStatus
+    public func waitForExit(timeout: TimeInterval) async -> Int32? {
+        let process = process
+        return try? await offPool {
+            TestSupport.waitForExit(process, timeout: timeout)
+            return process.isRunning ? nil : process.terminationStatus
+        }
     }
 
     /// Whether the process ended by a signal rather than by exiting (its status is then the signal).
@@ -126,6 +134,12 @@ public final class FakeRuntimeAPI: @unchecked Sendable {
         server = try PortServer(["python3", RepositoryPaths.path("Tests/Support/fake_runtime_api.py"), log.file("posts.jsonl"), log.file("events.json")])
     }
 
+    /// Starts the API off the cooperative pool (the Python interpreter takes a while to listen).
+    public static func start(events: [[String: Any]]) async throws -> FakeRuntimeAPI {
+        let document = try JSONSerialization.data(withJSONObject: events)
+        return try await offPool { try FakeRuntimeAPI(events: (try JSONSerialization.jsonObject(with: document) as? [[String: Any]]) ?? []) }
+    }
+
     public var runtimeAPI: String { "127.0.0.1:\(server.port)" }
 
     public var posts: [Post] {
@@ -139,9 +153,9 @@ public final class FakeRuntimeAPI: @unchecked Sendable {
     }
 
     /// Waits until `count` posts have arrived (or the time is up) and returns them.
-    public func waitForPosts(_ count: Int, timeout: TimeInterval = 20) -> [Post] {
+    public func waitForPosts(_ count: Int, timeout: TimeInterval = 20) async -> [Post] {
         let end = Date().addingTimeInterval(timeout)
-        while posts.count < count && Date() < end { usleep(20_000) }
+        while posts.count < count && Date() < end { try? await Task.sleep(for: .milliseconds(20)) }
         return posts
     }
 }

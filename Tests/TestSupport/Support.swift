@@ -121,6 +121,23 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
                          stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// ``runProcess(_:_:environment:directory:input:whileRunning:)`` on a dispatch thread, for async tests:
+/// waiting for a child on Swift's cooperative pool (one thread per core) can starve the very server
+/// the child is talking to.
+public func runProcessAsync(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                            directory: String? = nil, input: Data? = nil,
+                            whileRunning: (@Sendable (Int32) -> Void)? = nil) async throws -> ProcessResult {
+    try await offPool { try runProcess(executable, arguments, environment: environment, directory: directory, input: input, whileRunning: whileRunning) }
+}
+
+/// Runs blocking test code (waiting for a child process, polling a port) on a dispatch thread, so it
+/// never holds one of the cooperative pool's few threads.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// Polls until the child has exited. `Process.waitUntilExit()` spins a run loop that can hang when
 /// called from a Swift concurrency thread, so tests never call it.
 public func waitForExit(_ process: Process, timeout: TimeInterval = 60) {
@@ -159,6 +176,11 @@ public final class RecordingReceiver: @unchecked Sendable {
         scheme = tls == nil ? "http" : "https"
         server = try PortServer(["python3", RepositoryPaths.path("Tests/Support/http_receiver.py")] + tlsArguments
                                 + [log.file("requests.jsonl")] + statuses)
+    }
+
+    /// Starts the receiver off the cooperative pool (the Python interpreter takes a while to listen).
+    public static func start(statuses: [String] = ["200"], tls: SelfSignedCertificate? = nil) async throws -> RecordingReceiver {
+        try await offPool { try RecordingReceiver(statuses: statuses, tls: tls) }
     }
 
     public var url: String { "\(scheme)://127.0.0.1:\(port)/ingest" }
@@ -228,16 +250,22 @@ public final class SelfSignedCertificate: @unchecked Sendable {
     }
 }
 
-/// A loopback port with nothing listening: connecting is refused at once.
+/// A loopback port with nothing listening: connecting is refused at once, and a server the test
+/// starts there (the Lambda emulator, `runtime serve`) can bind it.
 public func closedPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    close(fd)
-    return Int(UInt16(bigEndian: address.sin_port))
+    // Outside Linux's ephemeral range (32768-60999): a server that binds port 0 (the Python peers)
+    // can then never be handed the port between this check and its user binding it.
+    while true {
+        let port = Int.random(in: 20_000..<32_000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(fd)
+        if bound == 0 { return port }
+    }
 }

@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import Testing
+import TestSupport
+@testable import TaskShimClients
+@testable import TaskShimCore
+@testable import TaskShimHTTP
+
+/// The Functions Framework conformance vectors (../shared/ff-conformance/events/generate/data), sent
+/// by the CloudEvents Python SDK in binary and structured mode. A CloudEvent function must receive the
+/// event it was sent (SOURCE.md there: CloudEvent to CloudEvent, output equals input): id, source,
+/// subject, type, datacontenttype and data equal, time the same instant. (The `-cloudevent-output`
+/// files are the targets of the legacy conversion; for Pub/Sub they lack `subscription`, which a
+/// legacy event does not carry.)
+struct CloudEventConformanceTests {
+    static let vectors = RepositoryPaths.root.appendingPathComponent("../shared/ff-conformance/events/generate/data").standardized.path
+
+    static var cloudEventInputs: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: vectors)) ?? [])
+            .filter { $0.hasSuffix("-cloudevent-input.json") }.sorted()
+    }
+
+    func serving(_ handler: ScriptedHandler, _ body: @Sendable (String) async throws -> Void) async throws {
+        var configuration = FunctionServer.Configuration()
+        configuration.signature = .cloudEvent
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        let env = Environment([:])
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let runner = Runner(logger: quiet, environment: env, secrets: EnvironmentSecrets(environment: env, redactor: Redactor()), output: MemoryLineWriter())
+        let server = FunctionServer(handler: handler, runner: runner, logger: quiet, configuration: configuration)
+        let port = Box<Int>()
+        let task = Task { try await server.run(onListening: { port.set($0) }) }
+        while port.current == nil { try await Task.sleep(for: .milliseconds(10)) }
+        try await body("http://127.0.0.1:\(port.current!)/")
+        task.cancel()
+        try await task.value
+    }
+
+    func object(_ data: Data) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    @Test func theVectorsAreThere() {
+        #expect(Self.cloudEventInputs.count >= 17, "\(Self.vectors)")
+    }
+
+    @Test(arguments: ["binary", "structured"])
+    func everyCloudEventVectorReachesTheHandlerAsSent(mode: String) async throws {
+        let received = Box<Data>()
+        let handler = ScriptedHandler { invocation in
+            received.set(invocation.payload)
+            return Data()
+        }
+        try await serving(handler) { url in
+            for input in Self.cloudEventInputs {
+                received.set(nil)
+                let result = try await runProcessAsync("/usr/bin/env", ["python3", RepositoryPaths.path("Tests/Support/send_cloudevent.py"), url, mode,
+                                                             Self.vectors + "/" + input],
+                                            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+                #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200", "\(input) \(mode): \(result.stdout)\(result.stderr)")
+                let expected = try #require(object(Data(contentsOf: URL(fileURLWithPath: Self.vectors + "/" + input))))
+                let got = try #require(received.current.flatMap(object), "\(input) \(mode): nothing reached the handler")
+                for key in ["id", "source", "subject", "type", "datacontenttype"] {
+                    #expect(got[key] as? String == expected[key] as? String, "\(input) \(mode): \(key)")
+                }
+                let gotTime = (got["time"] as? String).flatMap(Timestamp.parse)
+                let expectedTime = (expected["time"] as? String).flatMap(Timestamp.parse)
+                #expect(gotTime == expectedTime, "\(input) \(mode): time")
+                let gotData = got["data"].map { NSDictionary(dictionary: ["v": $0]) }
+                let expectedData = expected["data"].map { NSDictionary(dictionary: ["v": $0]) }
+                #expect(gotData == expectedData, "\(input) \(mode): data")
+            }
+        }
+    }
+
+    @Test func malformedEventsAre400AndNeverReachTheHandler() async throws {
+        let handler = ScriptedHandler { _ in Data() }
+        try await serving(handler) { url in
+            let client = HTTPClient()
+            let noID = try await client.send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/cloudevents+json")],
+                                                          body: Data(#"{"specversion":"1.0","source":"s","type":"t"}"#.utf8)))
+            #expect(noID.status == 400)
+            #expect(String(decoding: noID.body, as: UTF8.self).contains("no id"))
+            let badJSON = try await client.send(HTTPRequest(method: "POST", url: url, headers: [
+                ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "s"), ("ce-type", "t"), ("Content-Type", "application/json"),
+            ], body: Data("{not json".utf8)))
+            #expect(badJSON.status == 400)
+            let badTime = try await client.send(HTTPRequest(method: "POST", url: url, headers: [
+                ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "s"), ("ce-type", "t"), ("ce-time", "yesterday"),
+            ]))
+            #expect(badTime.status == 400)
+            let plain = try await client.send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Data("{}".utf8)))
+            #expect(plain.status == 400)
+            #expect(handler.calls == 0)
+        }
+    }
+
+    @Test func aBatchRunsTheHandlerOncePerEvent() async throws {
+        let ids = Box<[String]>()
+        let handler = ScriptedHandler { invocation in
+            ids.set((ids.current ?? []) + [invocation.idempotencyKey])
+            return Data()
+        }
+        try await serving(handler) { url in
+            let batch = #"[{"specversion":"1.0","id":"a","source":"s","type":"t"},{"specversion":"1.0","id":"b","source":"s","type":"t","data":{"x":1}}]"#
+            let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: url,
+                                                                   headers: [("Content-Type", "application/cloudevents-batch+json")], body: Data(batch.utf8)))
+            #expect(response.status == 200)
+            #expect(ids.current == ["a", "b"])
+        }
+    }
+
+    @Test func binaryHeadersArePercentDecodedAndTextDataStaysText() async throws {
+        let received = Box<Data>()
+        let handler = ScriptedHandler { invocation in
+            received.set(invocation.payload)
+            return Data()
+        }
+        try await serving(handler) { url in
+            let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [
+                ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "s"), ("ce-type", "t"), ("ce-subject", "caf%C3%A9%20menu"),
+                ("Content-Type", "text/plain"),
+            ], body: Data("hello".utf8)))
+            #expect(response.status == 200)
+            let event = try #require(received.current.flatMap(object))
+            #expect(event["subject"] as? String == "café menu")
+            #expect(event["data"] as? String == "hello")
+            #expect(event["datacontenttype"] as? String == "text/plain")
+        }
+    }
+}
