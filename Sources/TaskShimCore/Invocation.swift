@@ -20,6 +20,8 @@ public struct Invocation: Sendable {
     public var requestID: String
     /// The trace id from the platform (X-Ray, W3C traceparent, Cloud Trace), if any.
     public var traceID: String?
+    /// The caller's span, when the trigger says (W3C `traceparent`, `X-Cloud-Trace-Context`): 16 hex digits.
+    public var spanID: String?
     /// A key that is the same for every attempt of the same logical run.
     public var idempotencyKey: String
     /// When set, the handler computes its results but sends nothing to the outside world.

@@ -32,6 +32,7 @@ public struct Runner: Sendable {
         logger[metadataKey: "request_id"] = .string(invocation.requestID)
         logger[metadataKey: "attempt"] = .stringConvertible(invocation.attempt)
         if let trace = invocation.traceID { logger[metadataKey: "trace_id"] = .string(trace) }
+        if let span = invocation.spanID { logger[metadataKey: "span_id"] = .string(span) }
         return logger
     }
 

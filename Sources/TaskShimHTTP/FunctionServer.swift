@@ -110,15 +110,20 @@ public final class FunctionServer: Sendable {
         let deadline = Date().addingTimeInterval(Double(configuration.requestTimeout.components.seconds))
         var invocation = Invocation(payload: body, trigger: .http, deadline: deadline)
         if let id = head.headers.first(name: "Function-Execution-Id"), !id.isEmpty { invocation.requestID = id }
+        if let trace = TraceContext(traceparent: head.headers.first(name: "traceparent"),
+                                    cloudTraceContext: head.headers.first(name: "X-Cloud-Trace-Context")) {
+            invocation.traceID = trace.traceID
+            invocation.spanID = trace.spanID
+        }
         invocation.attributes["http_method"] = head.method.rawValue
         invocation.attributes["http_path"] = path
         switch configuration.signature {
         case .http:
             let outcome = await runner.run(handler, invocation)
-            if outcome.error == nil {
+            guard let error = outcome.error else {
                 return (.ok, HTTPHeaders([("Content-Type", Self.contentType(of: outcome.output))]), outcome.output)
             }
-            return failure(deadline: deadline)
+            return failure(error, deadline: deadline)
         case .cloudEvent:
             let events: [CloudEvent]
             do {
@@ -138,19 +143,22 @@ public final class FunctionServer: Sendable {
                 one.attributes["ce_id"] = event.id
                 one.attributes["ce_type"] = event.type
                 one.attributes["ce_source"] = event.source
-                if await runner.run(handler, one).error != nil { return failure(deadline: deadline) }
+                if let error = await runner.run(handler, one).error { return failure(error, deadline: deadline) }
             }
             return (.ok, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data("OK\n".utf8))
         }
     }
 
-    /// 504 past the deadline, else 500; the details are in the run-summary line, not in the answer.
-    private func failure(deadline: Date) -> (HTTPResponseStatus, HTTPHeaders, Data) {
+    /// 504 past the deadline, else 500 with `X-Google-Status: error` for an error the handler reported
+    /// and `crash` for one it did not expect (a bug: exit status 70). The details are in the
+    /// run-summary line, not in the answer.
+    private func failure(_ error: TaskShimError, deadline: Date) -> (HTTPResponseStatus, HTTPHeaders, Data) {
         if Date() >= deadline {
             return (.gatewayTimeout, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
                     Data("Deadline exceeded\n".utf8))
         }
-        return (.internalServerError, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
+        let kind = error.status == .software ? "crash" : "error"
+        return (.internalServerError, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", kind)]),
                 Data("Internal Server Error\n".utf8))
     }
 

@@ -16,8 +16,11 @@ extension ProcessDrivingTests {
     }
 
     @Test func servesTheFunctionOnPORTAndLogsThePlatform() async throws {
-        let (runtime, base) = try await start(["FUNCTION_TARGET": "echo", "K_SERVICE": "api", "K_REVISION": "api-00001", "TASKSHIM_LOG_FORMAT": "json"])
-        let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/hello", body: Data(#"{"hi":1}"#.utf8)))
+        let (runtime, base) = try await start(["FUNCTION_TARGET": "echo", "K_SERVICE": "api", "K_REVISION": "api-00001",
+                                               "TASKSHIM_LOG_FORMAT": "gcp", "GOOGLE_CLOUD_PROJECT": "demo-project"])
+        let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/hello",
+                                                               headers: [("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/10;o=1")],
+                                                               body: Data(#"{"hi":1}"#.utf8)))
         #expect(response.status == 200)
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"hi":1}"#)
         #expect(try await HTTPClient().send(HTTPRequest(url: base + "/favicon.ico")).status == 404)
@@ -26,6 +29,10 @@ extension ProcessDrivingTests {
         let platform = runtime.logLines.first { $0["message"] as? String == "platform detected" }
         #expect(platform?["platform"] as? String == "cloud-run-function", "K_SERVICE with FUNCTION_TARGET")
         #expect(platform?["revision"] as? String == "api-00001")
+        // The request's run-summary line joins its trace in Cloud Logging.
+        let summary = runtime.logLines.first { $0["message"] as? String == "run finished" }
+        #expect(summary?["logging.googleapis.com/trace"] as? String == "projects/demo-project/traces/105445aa7843bc8bf206b12000100000")
+        #expect(summary?["logging.googleapis.com/spanId"] as? String == "000000000000000a")
     }
 
     @Test func sigtermLetsARequestInFlightFinishThenExits0() async throws {

@@ -89,6 +89,17 @@ struct FunctionServerTests {
         }
     }
 
+    /// An error the handler did not mean to throw (anything but a TaskShimError) is a crash.
+    @Test func anUnexpectedErrorIs500WithXGoogleStatusCrash() async throws {
+        struct Bug: Error {}
+        let buggy = ScriptedHandler { _ in throw Bug() }
+        try await serving(buggy) { base in
+            let response = try await HTTPClient().send(HTTPRequest(url: base + "/"))
+            #expect(response.status == 500)
+            #expect(response.header("X-Google-Status") == "crash")
+        }
+    }
+
     @Test func aHandlerPastTheRequestTimeoutIsCancelledAndAnswered504() async throws {
         let cancelled = Flag()
         let slow = ScriptedHandler { _ in
