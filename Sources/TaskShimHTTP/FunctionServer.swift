@@ -67,7 +67,7 @@ public final class FunctionServer: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandlers([
-                            IdleStateHandler(readTimeout: TimeAmount.nanoseconds(Int64(server.configuration.idleTimeout.components.seconds) * 1_000_000_000)),
+                            IdleStateHandler(readTimeout: .seconds(server.configuration.idleTimeout.components.seconds)),
                             FunctionRequestHandler(server: server),
                         ])
                     }

@@ -4,8 +4,8 @@ import Synchronization
 /// of what is left after the drain budget, and the wait for shutdown.
 final class InFlightRequests: Sendable {
     private struct State {
-        var running: [Int: Task<Void, Never>] = [:]
-        var admitted = 0
+        /// Every admitted request, with its task once attached (a task may finish before it is).
+        var running: [Int: Task<Void, Never>?] = [:]
         var lastID = 0
         var draining = false
         var stopRequested = false
@@ -26,9 +26,9 @@ final class InFlightRequests: Sendable {
     func admit(limit: Int) -> Admission {
         state.withLock { state in
             if state.draining { return .draining }
-            guard state.admitted < limit else { return .saturated }
-            state.admitted += 1
+            guard state.running.count < limit else { return .saturated }
             state.lastID += 1
+            state.running[state.lastID] = .some(nil)
             return .admitted(state.lastID)
         }
     }
@@ -36,18 +36,15 @@ final class InFlightRequests: Sendable {
     /// Remembers the task serving `id`, to cancel it if the drain budget runs out.
     func attach(_ id: Int, _ task: Task<Void, Never>) {
         state.withLock { state in
-            if state.admitted > 0 { state.running[id] = task }
+            if state.running[id] != nil { state.running[id] = task }
         }
     }
 
     func finish(_ id: Int) {
-        state.withLock { state in
-            state.running[id] = nil
-            state.admitted -= 1
-        }
+        _ = state.withLock { $0.running.removeValue(forKey: id) }
     }
 
-    var count: Int { state.withLock { $0.admitted } }
+    var count: Int { state.withLock { $0.running.count } }
 
     /// Returns once ``cancelWaiting()`` has been called (the server's task was cancelled).
     func waitForCancellation() async {
@@ -82,6 +79,6 @@ final class InFlightRequests: Sendable {
     }
 
     func cancelAll() {
-        for task in state.withLock({ Array($0.running.values) }) { task.cancel() }
+        for task in state.withLock({ $0.running.values.compactMap { $0 } }) { task.cancel() }
     }
 }
