@@ -157,12 +157,10 @@ struct LocalHTTPConnectionTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(writes.load(ordering: .relaxed) == 2, "the third write would pass the limit: it waits")
         // The sender's side blocks, as on the connection's thread: keep it off the cooperative pool.
-        let received = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var count = 0
-                while count < 4000, let part = body.nextPart() { count += part.count }
-                continuation.resume(returning: count)
-            }
+        let received = try await offPool {
+            var count = 0
+            while count < 4000, let part = body.nextPart() { count += part.count }
+            return count
         }
         try await producer.value
         #expect(received == 4000 && writes.load(ordering: .relaxed) == 10)

@@ -104,13 +104,13 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     try inp.fileHandleForWriting.close()
     if let whileRunning {
         let pid = process.processIdentifier
-        DispatchQueue.global().async { whileRunning(pid) }
+        onOwnThread { whileRunning(pid) }
     }
     // Read both pipes concurrently so a chatty child cannot block on a full pipe.
     let group = DispatchGroup()
     nonisolated(unsafe) var errData = Data()
     group.enter()
-    DispatchQueue.global().async {
+    onOwnThread {
         errData = err.fileHandleForReading.readDataToEndOfFile()
         group.leave()
     }
@@ -130,12 +130,20 @@ public func runProcessAsync(_ executable: String, _ arguments: [String], environ
     try await offPool { try runProcess(executable, arguments, environment: environment, directory: directory, input: input, whileRunning: whileRunning) }
 }
 
-/// Runs blocking test code (waiting for a child process, polling a port) on a dispatch thread, so it
-/// never holds one of the cooperative pool's few threads.
+/// Runs blocking test code (waiting for a child process, polling a port) on a thread of its own, so it
+/// never holds one of the cooperative pool's few threads (seen: other tests' timers stalled for 15 s).
 public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        onOwnThread { continuation.resume(with: Result { try body() }) }
     }
+}
+
+/// Runs blocking work on a new thread. Not `DispatchQueue.global()`: on Linux Swift's cooperative
+/// pool is that same queue, so blocking there starves every async test in the process.
+public func onOwnThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    thread.stackSize = 1 << 20
+    thread.start()
 }
 
 /// Polls until the child has exited. `Process.waitUntilExit()` spins a run loop that can hang when
