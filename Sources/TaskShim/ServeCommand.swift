@@ -10,8 +10,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every request runs the handler named by FUNCTION_TARGET with the request body as its event, \
             except /robots.txt and /favicon.ico (404). FUNCTION_SIGNATURE_TYPE is http (the default: \
-            the body is the event) or cloudevent (binary, structured or batched CloudEvents; the handler \
-            gets each as JSON). SIGTERM stops accepting, lets running requests finish for \
+            the body is the event; a Pub/Sub push gets the message data, a Cloud Scheduler call its schedule \
+            time as the logical time), cloudevent (binary, structured or batched CloudEvents, or legacy \
+            events converted; the handler gets each as JSON) or event (legacy background events as \
+            {"data","context"}, CloudEvents converted). SIGTERM stops accepting, lets running requests finish for \
             TASKSHIM_DRAIN_TIMEOUT seconds (default 8, under Cloud Run's 10 s), then exits 0.
             """
     )
@@ -37,8 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         let name = environment["FUNCTION_SIGNATURE_TYPE"].map { $0.lowercased() } ?? "http"
         guard let signature = FunctionServer.Signature(rawValue: name) else {
-            throw .configuration("FUNCTION_SIGNATURE_TYPE=\(name) is not served yet; http and cloudevent are.",
-                                 hint: "Set it to http or cloudevent; legacy background (event) functions come with a later release.")
+            throw .configuration("FUNCTION_SIGNATURE_TYPE=\(name) is not a signature.",
+                                 hint: "Set it to http (the default), cloudevent or event.")
         }
         guard let target = handler ?? environment["FUNCTION_TARGET"] else {
             throw .configuration("FUNCTION_TARGET is not set, so there is no handler to serve.",

@@ -37,8 +37,10 @@ public struct Runner: Sendable {
     }
 
     /// Runs the handler once. With `writer`, a ``StreamingHandler`` writes its response there part by
-    /// part (the outcome's `output` is then empty); other handlers return theirs whole.
-    public func run(_ handler: any Handler, _ invocation: Invocation, streamingTo writer: (any ResponseWriter)? = nil) async -> Outcome {
+    /// part (the outcome's `output` is then empty); other handlers return theirs whole. `annotate` adds
+    /// the contract's fields to the run-summary line (an HTTP server's `httpRequest`).
+    public func run(_ handler: any Handler, _ invocation: Invocation, streamingTo writer: (any ResponseWriter)? = nil,
+                    annotate: ((Outcome) -> Logger.Metadata)? = nil) async -> Outcome {
         let logger = invocationLogger(handler, invocation)
         let metrics = RunMetrics()
         let context = HandlerContext(logger: logger, environment: environment, secrets: secrets,
@@ -70,6 +72,7 @@ public struct Runner: Sendable {
             "dry_run": .stringConvertible(invocation.dryRun),
         ]
         for (name, value) in metrics.snapshot { summary[name] = .stringConvertible(value) }
+        if let annotate { summary.merge(annotate(outcome)) { current, _ in current } }
         if let error = outcome.error {
             summary["error"] = .string(error.description)
             logger.error("run failed", metadata: summary)

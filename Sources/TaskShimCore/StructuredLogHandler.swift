@@ -104,6 +104,8 @@ public struct StructuredLogHandler: LogHandler {
                     json.add("logging.googleapis.com/spanId", plain(key: key, value))
                 case "handler", "request_id", "trigger":
                     labels.add(key, plain(key: key, value))
+                    // Cloud Functions' name for it, which log queries and dashboards filter on.
+                    if key == "request_id" { labels.add("execution_id", plain(key: key, value)) }
                     hasLabels = true
                 default:
                     json.add(key, rawJSON: encode(key: key, value))

@@ -58,8 +58,9 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             let server = server
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
+            let remoteAddress = context.remoteAddress?.ipAddress
             let task = Task {
-                let (status, headers, data) = await server.respond(to: requestHead, body: payload)
+                let (status, headers, data) = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress)
                 eventLoop.execute {
                     let (handler, context) = bound.value
                     handler.busy = false

@@ -21,8 +21,11 @@ public final class FunctionServer: Sendable {
     public enum Signature: String, Sendable {
         /// The request body is the event.
         case http
-        /// The request is a CloudEvent (binary, structured or batched); the handler gets it as JSON.
+        /// The request is a CloudEvent (binary, structured or batched) or a legacy event converted to
+        /// one; the handler gets it as JSON.
         case cloudEvent = "cloudevent"
+        /// A Cloud Functions background event (`{"data", "context"}`); a CloudEvent is converted to one.
+        case event
     }
 
     public struct Configuration: Sendable {
@@ -43,6 +46,7 @@ public final class FunctionServer: Sendable {
     let runner: Runner
     let logger: Logger
     let inFlight = InFlightRequests()
+    let deliveries = RecentDeliveries()
 
     public init(handler: any Handler, runner: Runner, logger: Logger, configuration: Configuration = Configuration()) {
         self.handler = handler
@@ -99,75 +103,5 @@ public final class FunctionServer: Sendable {
         }
         try? await group.shutdownGracefully()
         logger.info("stopped")
-    }
-
-    /// Runs the handler for one request and returns status, headers and body.
-    func respond(to head: HTTPRequestHead, body: Data) async -> (HTTPResponseStatus, HTTPHeaders, Data) {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        if path == "/robots.txt" || path == "/favicon.ico" {
-            return (.notFound, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data("Not Found\n".utf8))
-        }
-        let deadline = Date().addingTimeInterval(Double(configuration.requestTimeout.components.seconds))
-        var invocation = Invocation(payload: body, trigger: .http, deadline: deadline)
-        if let id = head.headers.first(name: "Function-Execution-Id"), !id.isEmpty { invocation.requestID = id }
-        if let trace = TraceContext(traceparent: head.headers.first(name: "traceparent"),
-                                    cloudTraceContext: head.headers.first(name: "X-Cloud-Trace-Context")) {
-            invocation.traceID = trace.traceID
-            invocation.spanID = trace.spanID
-        }
-        invocation.attributes["http_method"] = head.method.rawValue
-        invocation.attributes["http_path"] = path
-        switch configuration.signature {
-        case .http:
-            let outcome = await runner.run(handler, invocation)
-            guard let error = outcome.error else {
-                return (.ok, HTTPHeaders([("Content-Type", Self.contentType(of: outcome.output))]), outcome.output)
-            }
-            return failure(error, deadline: deadline)
-        case .cloudEvent:
-            let events: [CloudEvent]
-            do {
-                guard let decoded = try CloudEvent.decode(headers: head.headers.map { ($0.name, $0.value) }, body: body) else {
-                    return Self.badRequest("The request is not a CloudEvent: it has no ce-specversion header and is not application/cloudevents+json.")
-                }
-                events = decoded
-            } catch {
-                return Self.badRequest("Malformed CloudEvent: \(error.description).")
-            }
-            for event in events {
-                var one = invocation
-                one.trigger = .cloudEvent
-                one.payload = Data(event.json.utf8)
-                one.idempotencyKey = event.id
-                if let time = event.time.flatMap(Timestamp.parse) { one.logicalTime = time }
-                one.attributes["ce_id"] = event.id
-                one.attributes["ce_type"] = event.type
-                one.attributes["ce_source"] = event.source
-                if let error = await runner.run(handler, one).error { return failure(error, deadline: deadline) }
-            }
-            return (.ok, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data("OK\n".utf8))
-        }
-    }
-
-    /// 504 past the deadline, else 500 with `X-Google-Status: error` for an error the handler reported
-    /// and `crash` for one it did not expect (a bug: exit status 70). The details are in the
-    /// run-summary line, not in the answer.
-    private func failure(_ error: TaskShimError, deadline: Date) -> (HTTPResponseStatus, HTTPHeaders, Data) {
-        if Date() >= deadline {
-            return (.gatewayTimeout, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
-                    Data("Deadline exceeded\n".utf8))
-        }
-        let kind = error.status == .software ? "crash" : "error"
-        return (.internalServerError, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", kind)]),
-                Data("Internal Server Error\n".utf8))
-    }
-
-    static func badRequest(_ message: String) -> (HTTPResponseStatus, HTTPHeaders, Data) {
-        (.badRequest, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data((message + "\n").utf8))
-    }
-
-    static func contentType(of body: Data) -> String {
-        let first = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
-        return first == UInt8(ascii: "{") || first == UInt8(ascii: "[") ? "application/json" : "text/plain; charset=utf-8"
     }
 }

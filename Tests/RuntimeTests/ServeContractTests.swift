@@ -48,11 +48,12 @@ extension ProcessDrivingTests {
         await #expect(throws: (any Error).self) { _ = try await HTTPClient().send(HTTPRequest(url: base + "/")) }
     }
 
-    @Test func aSignatureNotServedYetIsAConfigurationError() async throws {
-        let runtime = try BackgroundRuntime(environment: ["FUNCTION_TARGET": "echo", "FUNCTION_SIGNATURE_TYPE": "event", "PORT": "0"],
+    @Test func anUnknownSignatureIsAConfigurationError() async throws {
+        let runtime = try BackgroundRuntime(environment: ["FUNCTION_TARGET": "echo", "FUNCTION_SIGNATURE_TYPE": "background", "PORT": "0"],
                                             arguments: ["serve"])
         #expect(await runtime.waitForExit(timeout: 20) == 78)
-        #expect(runtime.stderr.contains("FUNCTION_SIGNATURE_TYPE=event"))
+        #expect(runtime.stderr.contains("FUNCTION_SIGNATURE_TYPE=background"))
+        #expect(runtime.stderr.contains("http (the default), cloudevent or event"))
     }
 }
 }

@@ -15,14 +15,16 @@ import TestSupport
 struct CloudEventConformanceTests {
     static let vectors = RepositoryPaths.root.appendingPathComponent("../shared/ff-conformance/events/generate/data").standardized.path
 
-    static var cloudEventInputs: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: vectors)) ?? [])
-            .filter { $0.hasSuffix("-cloudevent-input.json") }.sorted()
+    static var cloudEventInputs: [String] { inputs("-cloudevent-input.json") }
+
+    static func inputs(_ suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: vectors)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
     }
 
-    func serving(_ handler: ScriptedHandler, _ body: @Sendable (String) async throws -> Void) async throws {
+    func serving(_ handler: ScriptedHandler, signature: FunctionServer.Signature = .cloudEvent,
+                 _ body: @Sendable (String) async throws -> Void) async throws {
         var configuration = FunctionServer.Configuration()
-        configuration.signature = .cloudEvent
+        configuration.signature = signature
         configuration.host = "127.0.0.1"
         configuration.port = 0
         let env = Environment([:])
@@ -47,17 +49,11 @@ struct CloudEventConformanceTests {
 
     @Test(arguments: ["binary", "structured"])
     func everyCloudEventVectorReachesTheHandlerAsSent(mode: String) async throws {
-        let received = Box<Data>()
-        let handler = ScriptedHandler { invocation in
-            received.set(invocation.payload)
-            return Data()
-        }
+        let (received, handler) = recorder()
         try await serving(handler) { url in
             for input in Self.cloudEventInputs {
                 received.set(nil)
-                let result = try await runProcessAsync("/usr/bin/env", ["python3", RepositoryPaths.path("Tests/Support/send_cloudevent.py"), url, mode,
-                                                             Self.vectors + "/" + input],
-                                            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+                let result = try await sendWithSDK(url, mode, input)
                 #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200", "\(input) \(mode): \(result.stdout)\(result.stderr)")
                 let expected = try #require(object(Data(contentsOf: URL(fileURLWithPath: Self.vectors + "/" + input))))
                 let got = try #require(received.current.flatMap(object), "\(input) \(mode): nothing reached the handler")
@@ -72,6 +68,130 @@ struct CloudEventConformanceTests {
                 #expect(gotData == expectedData, "\(input) \(mode): data")
             }
         }
+    }
+
+    /// A handler that keeps the last payload it got.
+    func recorder() -> (Box<Data>, ScriptedHandler) {
+        let received = Box<Data>()
+        return (received, ScriptedHandler { invocation in
+            received.set(invocation.payload)
+            return Data()
+        })
+    }
+
+    /// Sends a vector with the CloudEvents Python SDK in `mode` (binary or structured).
+    func sendWithSDK(_ url: String, _ mode: String, _ input: String) async throws -> ProcessResult {
+        try await runProcessAsync("/usr/bin/env", ["python3", RepositoryPaths.path("Tests/Support/send_cloudevent.py"), url, mode, Self.vectors + "/" + input],
+                                  environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+    }
+
+    func vector(_ name: String) throws -> [String: Any] {
+        try #require(object(Data(contentsOf: URL(fileURLWithPath: Self.vectors + "/" + name))), "\(name)")
+    }
+
+    /// JSON values compared as values (key order and number spelling aside).
+    func same(_ a: Any?, _ b: Any?) -> Bool {
+        NSDictionary(dictionary: ["v": a ?? NSNull()]) == NSDictionary(dictionary: ["v": b ?? NSNull()])
+    }
+
+    /// A CloudEvent the handler got against the expected one, as the conformance client compares them.
+    func expectSameCloudEvent(_ got: [String: Any], _ expected: [String: Any], _ label: String) {
+        for key in ["id", "source", "subject", "type", "datacontenttype"] {
+            #expect(got[key] as? String == expected[key] as? String, "\(label): \(key)")
+        }
+        #expect((got["time"] as? String).flatMap(Timestamp.parse) == (expected["time"] as? String).flatMap(Timestamp.parse), "\(label): time")
+        #expect(same(got["data"], expected["data"]), "\(label): data \(got["data"] ?? "none")")
+    }
+
+    /// A legacy event the handler got against the expected `{"data","context"}`.
+    func expectSameLegacyEvent(_ got: [String: Any], _ expected: [String: Any], _ label: String) {
+        let context = got["context"] as? [String: Any] ?? [:]
+        let wanted = expected["context"] as? [String: Any] ?? [:]
+        #expect(context["eventId"] as? String == wanted["eventId"] as? String, "\(label): eventId")
+        #expect(context["eventType"] as? String == wanted["eventType"] as? String, "\(label): eventType")
+        #expect((context["timestamp"] as? String).flatMap(Timestamp.parse) == (wanted["timestamp"] as? String).flatMap(Timestamp.parse),
+                "\(label): timestamp")
+        #expect(same(context["resource"], wanted["resource"]), "\(label): resource \(context["resource"] ?? "none")")
+        #expect(same(got["data"], expected["data"]), "\(label): data \(got["data"] ?? "none")")
+    }
+
+    func post(_ url: String, file: String) async throws -> HTTPResponse {
+        try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")],
+                                                body: Data(contentsOf: URL(fileURLWithPath: Self.vectors + "/" + file))))
+    }
+
+    @Test func everyLegacyVectorReachesACloudEventFunctionConverted() async throws {
+        let (received, handler) = recorder()
+        let inputs = Self.inputs("-legacy-input.json")
+        #expect(inputs.count >= 17)
+        try await serving(handler) { url in
+            for input in inputs {
+                received.set(nil)
+                let response = try await post(url, file: input)
+                #expect(response.status == 200, "\(input): \(String(decoding: response.body, as: UTF8.self))")
+                let got = try #require(received.current.flatMap(object), "\(input): nothing reached the handler")
+                let expected = try vector(input.replacingOccurrences(of: "-legacy-input", with: "-cloudevent-output"))
+                expectSameCloudEvent(got, expected, input)
+            }
+        }
+    }
+
+    @Test func everyLegacyVectorReachesAnEventFunctionAsSent() async throws {
+        let (received, handler) = recorder()
+        try await serving(handler, signature: .event) { url in
+            for input in Self.inputs("-legacy-input.json") {
+                received.set(nil)
+                let response = try await post(url, file: input)
+                #expect(response.status == 200, "\(input): \(String(decoding: response.body, as: UTF8.self))")
+                let got = try #require(received.current.flatMap(object), "\(input): nothing reached the handler")
+                expectSameLegacyEvent(got, try vector(input.replacingOccurrences(of: "-legacy-input", with: "-legacy-output")), input)
+            }
+        }
+    }
+
+    @Test(arguments: ["binary", "structured"])
+    func everyCloudEventVectorReachesAnEventFunctionConverted(mode: String) async throws {
+        let (received, handler) = recorder()
+        try await serving(handler, signature: .event) { url in
+            for input in Self.cloudEventInputs {
+                received.set(nil)
+                let result = try await sendWithSDK(url, mode, input)
+                #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200", "\(input) \(mode): \(result.stdout)\(result.stderr)")
+                let got = try #require(received.current.flatMap(object), "\(input) \(mode): nothing reached the handler")
+                // The conformance suite's rule: -legacy-output-converted.json when there is one.
+                let converted = input.replacingOccurrences(of: "-cloudevent-input", with: "-legacy-output-converted")
+                let plain = input.replacingOccurrences(of: "-cloudevent-input", with: "-legacy-output")
+                let expected = FileManager.default.fileExists(atPath: Self.vectors + "/" + converted) ? converted : plain
+                expectSameLegacyEvent(got, try vector(expected), "\(input) \(mode)")
+            }
+        }
+    }
+
+    @Test func eventsThatCannotBeConvertedAre400() async throws {
+        let handler = ScriptedHandler { _ in Data() }
+        try await serving(handler) { url in
+            // A Realtime Database event without its domain has no location for the CloudEvent source.
+            let noDomain = #"{"eventId":"1","timestamp":"2020-09-29T11:32:00.123Z","eventType":"providers/google.firebase.database/eventTypes/ref.write","resource":"projects/_/instances/x/refs/a","data":{}}"#
+            let first = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Data(noDomain.utf8)))
+            #expect(first.status == 400)
+            #expect(String(decoding: first.body, as: UTF8.self).contains("domain"))
+            let unknown = #"{"eventId":"1","timestamp":"2020-09-29T11:32:00.123Z","eventType":"acme.thing.happened","resource":"r","data":{}}"#
+            let second = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Data(unknown.utf8)))
+            #expect(second.status == 400)
+            let noTime = #"{"eventId":"1","eventType":"google.pubsub.topic.publish","resource":"r","data":{}}"#
+            let third = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Data(noTime.utf8)))
+            #expect(third.status == 400)
+        }
+        try await serving(handler, signature: .event) { url in
+            let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [
+                ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "//acme/x"), ("ce-type", "com.acme.unknown"),
+            ]))
+            #expect(response.status == 400)
+            #expect(String(decoding: response.body, as: UTF8.self).contains("no legacy event equivalent"))
+            let notAnEvent = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/json")], body: Data(#"{"a":1}"#.utf8)))
+            #expect(notAnEvent.status == 400)
+        }
+        #expect(handler.calls == 0)
     }
 
     @Test func malformedEventsAre400AndNeverReachTheHandler() async throws {
@@ -112,11 +232,7 @@ struct CloudEventConformanceTests {
     }
 
     @Test func binaryHeadersArePercentDecodedAndTextDataStaysText() async throws {
-        let received = Box<Data>()
-        let handler = ScriptedHandler { invocation in
-            received.set(invocation.payload)
-            return Data()
-        }
+        let (received, handler) = recorder()
         try await serving(handler) { url in
             let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: [
                 ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "s"), ("ce-type", "t"), ("ce-subject", "caf%C3%A9%20menu"),

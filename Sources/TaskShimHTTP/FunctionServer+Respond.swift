@@ -1,0 +1,208 @@
+import FoundationEssentials
+import Logging
+import NIOHTTP1
+import TaskShimCore
+
+/// What one request means under each signature, and the answer for each outcome.
+extension FunctionServer {
+    typealias Answer = (status: HTTPResponseStatus, headers: HTTPHeaders, body: Data)
+
+    /// Runs the handler for one request and returns status, headers and body.
+    func respond(to head: HTTPRequestHead, body: Data, remoteAddress: String? = nil) async -> Answer {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        if path == "/robots.txt" || path == "/favicon.ico" {
+            return Self.plain(.notFound, "Not Found")
+        }
+        let deadline = Date().addingTimeInterval(Double(configuration.requestTimeout.components.seconds))
+        var invocation = Invocation(payload: body, trigger: .http, deadline: deadline)
+        if let id = head.headers.first(name: "Function-Execution-Id"), !id.isEmpty { invocation.requestID = id }
+        if let trace = TraceContext(traceparent: head.headers.first(name: "traceparent"),
+                                    cloudTraceContext: head.headers.first(name: "X-Cloud-Trace-Context")) {
+            invocation.traceID = trace.traceID
+            invocation.spanID = trace.spanID
+        }
+        invocation.attributes["http_method"] = head.method.rawValue
+        invocation.attributes["http_path"] = path
+        let request = RequestLog(head: head, bodySize: body.count, remoteAddress: remoteAddress)
+        let headers = head.headers.map { ($0.name, $0.value) }
+
+        switch configuration.signature {
+        case .http:
+            let push: PubSubPush?
+            do { push = try PubSubPush.decode(headers: headers, body: body) } catch {
+                return Self.plain(.badRequest, "Malformed Pub/Sub push: \(error.description).")
+            }
+            if let push { return await deliver(push, invocation, request) }
+            if let scheduled = head.headers.first(name: "X-CloudScheduler-ScheduleTime") {
+                guard let time = Timestamp.parse(scheduled) else {
+                    return Self.plain(.badRequest, "X-CloudScheduler-ScheduleTime \(scheduled) is not an RFC 3339 timestamp.")
+                }
+                let job = head.headers.first(name: "X-CloudScheduler-JobName") ?? ""
+                invocation.trigger = .scheduler
+                invocation.logicalTime = time
+                // The same on every retry of one firing, so the handler can tell a retry from a new run.
+                invocation.idempotencyKey = "\(job)@\(Timestamp.format(time, fractional: false))"
+                if !job.isEmpty { invocation.attributes["scheduler_job_name"] = job }
+                return await run(invocation, request, acknowledgingPermanentErrors: true)
+            }
+            return await run(invocation, request, acknowledgingPermanentErrors: false)
+
+        case .cloudEvent:
+            var events: [CloudEvent]
+            do {
+                if let decoded = try CloudEvent.decode(headers: headers, body: body) {
+                    events = decoded
+                } else if let legacy = try LegacyEvent.decode(body) {
+                    events = [try CloudEvent(legacy: legacy)]
+                } else {
+                    return Self.plain(.badRequest, "The request is not a CloudEvent: it has no ce-specversion header, is not application/cloudevents+json and is not a legacy event.")
+                }
+            } catch {
+                return Self.plain(.badRequest, "Malformed CloudEvent: \(error.description).")
+            }
+            for event in events {
+                var one = invocation
+                one.trigger = .cloudEvent
+                one.payload = Data(event.json.utf8)
+                one.idempotencyKey = event.id
+                if let time = event.time.flatMap(Timestamp.parse) { one.logicalTime = time }
+                one.attributes["ce_id"] = event.id
+                one.attributes["ce_type"] = event.type
+                one.attributes["ce_source"] = event.source
+                let answer = await run(one, request, acknowledgingPermanentErrors: false)
+                if answer.status != .ok { return answer }
+            }
+            return Self.plain(.ok, "OK")
+
+        case .event:
+            let event: LegacyEvent
+            do {
+                if let cloudEvents = try CloudEvent.decode(headers: headers, body: body) {
+                    guard cloudEvents.count == 1 else {
+                        return Self.plain(.badRequest, "An event function takes one event per request, not a batch.")
+                    }
+                    event = try cloudEvents[0].legacy()
+                } else if let legacy = try LegacyEvent.decode(body) {
+                    event = legacy
+                } else {
+                    return Self.plain(.badRequest, "The request is not an event: a JSON object with eventId, timestamp, eventType and data, or a CloudEvent.")
+                }
+            } catch {
+                return Self.plain(.badRequest, "Malformed event: \(error.description).")
+            }
+            invocation.trigger = .cloudEvent
+            invocation.payload = Data(event.json.utf8)
+            invocation.idempotencyKey = event.eventID
+            if let time = Timestamp.parse(event.timestamp) { invocation.logicalTime = time }
+            invocation.attributes["event_type"] = event.eventType
+            let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
+            return answer.status == .ok ? Self.plain(.ok, "OK") : answer
+        }
+    }
+
+    /// One Pub/Sub push: the handler gets the message data. A message already handled is acknowledged
+    /// again without running; one running now is refused, so Pub/Sub redelivers it later.
+    private func deliver(_ push: PubSubPush, _ base: Invocation, _ request: RequestLog) async -> Answer {
+        var invocation = base
+        invocation.trigger = .pubsub
+        invocation.payload = push.data
+        invocation.idempotencyKey = push.messageID
+        if let time = push.publishTime { invocation.logicalTime = time }
+        if let attempt = push.deliveryAttempt, attempt > 0 { invocation.attempt = attempt }
+        invocation.attributes["pubsub_message_id"] = push.messageID
+        if let subscription = push.subscription { invocation.attributes["pubsub_subscription"] = subscription }
+        if let key = push.orderingKey, !key.isEmpty { invocation.attributes["pubsub_ordering_key"] = key }
+        for (name, value) in push.attributes { invocation.attributes["pubsub_attribute_\(name)"] = value }
+        switch deliveries.begin(push.messageID) {
+        case .done:
+            logger.info("duplicate Pub/Sub delivery acknowledged without running", metadata: [
+                "message_id": .string(push.messageID), "request_id": .string(invocation.requestID),
+            ])
+            return Self.plain(.ok, "Already processed")
+        case .running:
+            return Self.plain(.conflict, "Message \(push.messageID) is being processed; it will be redelivered.")
+        case .new:
+            let answer = await run(invocation, request, acknowledgingPermanentErrors: true)
+            deliveries.finish(push.messageID, acknowledged: answer.status.code < 300)
+            return answer
+        }
+    }
+
+    /// Runs the invocation and answers for its outcome; the run-summary line carries `httpRequest`.
+    private func run(_ invocation: Invocation, _ request: RequestLog, acknowledgingPermanentErrors: Bool) async -> Answer {
+        let deadline = invocation.deadline ?? .distantFuture
+        let outcome = await runner.run(handler, invocation, annotate: { outcome in
+            let status = Self.answer(for: outcome, deadline: deadline, acknowledgingPermanentErrors: acknowledgingPermanentErrors).status
+            return ["httpRequest": request.metadata(status: Int(status.code), latency: outcome.duration, responseSize: outcome.output.count)]
+        })
+        return Self.answer(for: outcome, deadline: deadline, acknowledgingPermanentErrors: acknowledgingPermanentErrors)
+    }
+
+    /// 200 with the output; 504 past the deadline; 500 with `X-Google-Status: error` for an error the
+    /// handler reported and `crash` for one it did not expect (a bug: exit status 70). Where the sender
+    /// retries every failure (Pub/Sub push, Cloud Scheduler), an error that will fail again with the
+    /// same input (bad data, exit 65 or 64) is acknowledged with 200 instead: the run-summary line
+    /// records it. The details are in that line, not in the answer.
+    static func answer(for outcome: Runner.Outcome, deadline: Date, acknowledgingPermanentErrors: Bool) -> Answer {
+        guard let error = outcome.error else {
+            return (.ok, HTTPHeaders([("Content-Type", contentType(of: outcome.output))]), outcome.output)
+        }
+        if Date() >= deadline {
+            return (.gatewayTimeout, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
+                    Data("Deadline exceeded\n".utf8))
+        }
+        if acknowledgingPermanentErrors, error.status == .dataError || error.status == .usage {
+            return plain(.ok, "Not retryable (\(error.status.name)); acknowledged")
+        }
+        let kind = error.status == .software ? "crash" : "error"
+        return (.internalServerError, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", kind)]),
+                Data("Internal Server Error\n".utf8))
+    }
+
+    static func plain(_ status: HTTPResponseStatus, _ message: String) -> Answer {
+        (status, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data((message + "\n").utf8))
+    }
+
+    static func contentType(of body: Data) -> String {
+        let first = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        return first == UInt8(ascii: "{") || first == UInt8(ascii: "[") ? "application/json" : "text/plain; charset=utf-8"
+    }
+}
+
+/// The request half of Cloud Logging's `httpRequest` (LogEntry.HttpRequest).
+struct RequestLog: Sendable {
+    var method: String
+    var url: String
+    var userAgent: String?
+    var remoteAddress: String?
+    var protocolVersion: String
+    var requestSize: Int
+
+    init(head: HTTPRequestHead, bodySize: Int, remoteAddress: String?) {
+        method = head.method.rawValue
+        let scheme = head.headers.first(name: "X-Forwarded-Proto") ?? "http"
+        let host = head.headers.first(name: "Host")
+        url = host.map { "\(scheme)://\($0)\(head.uri)" } ?? head.uri
+        userAgent = head.headers.first(name: "User-Agent")
+        self.remoteAddress = head.headers.first(name: "X-Forwarded-For")?.split(separator: ",").first.map { $0.trimmed } ?? remoteAddress
+        protocolVersion = "HTTP/\(head.version.major).\(head.version.minor)"
+        requestSize = bodySize
+    }
+
+    func metadata(status: Int, latency: Duration, responseSize: Int) -> Logger.MetadataValue {
+        let (seconds, attoseconds) = latency.components
+        let latencyText = String(Double(seconds) + Double(attoseconds / 1_000_000_000) / 1e9) + "s"
+        var fields: Logger.Metadata = [
+            "requestMethod": .string(method),
+            "requestUrl": .string(url),
+            "status": .stringConvertible(status),
+            "requestSize": .string(String(requestSize)),
+            "responseSize": .string(String(responseSize)),
+            "latency": .string(latencyText),
+            "protocol": .string(protocolVersion),
+        ]
+        if let userAgent { fields["userAgent"] = .string(userAgent) }
+        if let remoteAddress { fields["remoteIp"] = .string(remoteAddress) }
+        return .dictionary(fields)
+    }
+}
