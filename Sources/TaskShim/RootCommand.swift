@@ -14,6 +14,6 @@ struct RootCommand: AsyncParsableCommand {
               runtime list
             """,
         version: Runtime.version,
-        subcommands: [ExecCommand.self, LambdaCommand.self, ServeCommand.self, ListCommand.self, VersionCommand.self]
+        subcommands: [ExecCommand.self, LambdaCommand.self, ServeCommand.self, HealthcheckCommand.self, ListCommand.self, VersionCommand.self]
     )
 }

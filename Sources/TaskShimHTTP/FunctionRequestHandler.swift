@@ -39,6 +39,14 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         case .end:
             guard !refused, let requestHead = head else { return }
             head = nil
+            // Health probes are answered here, on the event loop: never the function, never refused
+            // for saturation (a busy instance is not a dead one), 503 once draining.
+            if server.isHealthProbe(requestHead) {
+                let draining = server.inFlight.isDraining
+                write(requestHead, draining ? .serviceUnavailable : .ok, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
+                      Data((draining ? "draining\n" : "ok\n").utf8), context: context)
+                return
+            }
             let ticket: Int
             switch server.inFlight.admit(limit: server.configuration.maxConcurrentRequests) {
             case .admitted(let id):

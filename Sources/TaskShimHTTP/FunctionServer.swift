@@ -37,6 +37,10 @@ public final class FunctionServer: Sendable {
         public var requestTimeout: Duration = .seconds(300)
         public var idleTimeout: Duration = .seconds(60)
         public var drainTimeout: Duration = .seconds(8)
+        /// A path answered 200 by the server itself (503 while draining) for load-balancer and
+        /// container health checks, instead of running the function; nil: every path is the function's.
+        /// `OPTIONS *` is always answered so, for `runtime healthcheck`.
+        public var healthPath: String?
 
         public init() {}
     }
@@ -103,5 +107,14 @@ public final class FunctionServer: Sendable {
         }
         try? await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// `OPTIONS *` (asterisk-form: about the server, never a function's path), or GET/HEAD of the
+    /// configured health path.
+    func isHealthProbe(_ head: HTTPRequestHead) -> Bool {
+        if head.method == .OPTIONS && head.uri == "*" { return true }
+        guard let healthPath = configuration.healthPath, head.method == .GET || head.method == .HEAD else { return false }
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        return path == healthPath
     }
 }

@@ -46,6 +46,9 @@ final class InFlightRequests: Sendable {
 
     var count: Int { state.withLock { $0.running.count } }
 
+    /// Whether the server is shutting down (health probes then answer 503).
+    var isDraining: Bool { state.withLock { $0.draining } }
+
     /// Returns once ``cancelWaiting()`` has been called (the server's task was cancelled).
     func waitForCancellation() async {
         await withCheckedContinuation { continuation in

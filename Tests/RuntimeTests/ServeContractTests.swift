@@ -48,6 +48,35 @@ extension ProcessDrivingTests {
         await #expect(throws: (any Error).self) { _ = try await HTTPClient().send(HTTPRequest(url: base + "/")) }
     }
 
+    @Test func healthcheckExits0WhileServingAnd1Otherwise() async throws {
+        let (runtime, base) = try await start(["FUNCTION_TARGET": "echo", "TASKSHIM_HEALTH_PATH": "/healthz"])
+        let port = String(base.split(separator: ":").last!)
+        // OPTIONS * by default; the configured path with --path or TASKSHIM_HEALTH_PATH.
+        #expect(try await runProcessAsync(RepositoryPaths.runtimeBinary, ["healthcheck"], environment: ["PORT": port]).status == 0)
+        #expect(try await runProcessAsync(RepositoryPaths.runtimeBinary, ["healthcheck"],
+                                          environment: ["PORT": port, "TASKSHIM_HEALTH_PATH": "/healthz"]).status == 0)
+        // A load balancer's GET of the probe path is answered by the server; other paths are the function's.
+        let probe = try await HTTPClient().send(HTTPRequest(url: base + "/healthz"))
+        #expect(probe.status == 200 && String(decoding: probe.body, as: UTF8.self) == "ok\n")
+        let echoed = try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/health", body: Data("x".utf8)))
+        #expect(String(decoding: echoed.body, as: UTF8.self) == "x")
+        runtime.signal(SIGTERM)
+        #expect(await runtime.waitForExit(timeout: 20) == 0)
+        let down = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["healthcheck", "--port", port])
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("unhealthy"), "\(down.stderr)")
+    }
+
+    @Test func healthcheckGivesUpOnAServerThatDoesNotAnswer() async throws {
+        // A listener that accepts and never answers: the probe must not hang the container's check.
+        let silent = try await RecordingReceiver.start(statuses: ["200:slow=5"])
+        let started = ContinuousClock.now
+        let result = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["healthcheck", "--port", String(silent.port), "--path", "/healthz", "--timeout", "0.5"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no answer within"), "\(result.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test func anUnknownSignatureIsAConfigurationError() async throws {
         let runtime = try BackgroundRuntime(environment: ["FUNCTION_TARGET": "echo", "FUNCTION_SIGNATURE_TYPE": "background", "PORT": "0"],
                                             arguments: ["serve"])

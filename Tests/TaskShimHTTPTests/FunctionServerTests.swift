@@ -175,4 +175,27 @@ struct FunctionServerTests {
         #expect(response?.status == 200)
         #expect(response.map { String(decoding: $0.body, as: UTF8.self) } == "finished")
     }
+
+    @Test func healthProbesAreAnsweredByTheServerEvenWhenSaturated() async throws {
+        let release = Flag()
+        let slow = ScriptedHandler { _ in
+            while !release.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            return Data("done".utf8)
+        }
+        try await serving(slow, configure: { $0.maxConcurrentRequests = 1; $0.healthPath = "/healthz" }) { base in
+            let busy = Task { try await HTTPClient().send(HTTPRequest(url: base + "/work")) }
+            while slow.calls == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await HTTPClient().send(HTTPRequest(url: base + "/other")).status == 429)
+            let probe = try await HTTPClient().send(HTTPRequest(url: base + "/healthz?from=alb"))
+            #expect(probe.status == 200)
+            let port = Int(base.split(separator: ":").last!)!
+            let asterisk = try await LocalHTTPConnection(host: "127.0.0.1", port: port).send(method: "OPTIONS", path: "*")
+            #expect(asterisk.status == 200)
+            // POST to the probe path is the function's (saturated here).
+            #expect(try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/healthz", body: Data())).status == 429)
+            release.set()
+            #expect(try await busy.value.status == 200)
+        }
+        #expect(slow.calls == 1)
+    }
 }
