@@ -94,7 +94,7 @@ struct ExecCommand: AsyncParsableCommand {
 
         let handler = try runtime.registry.resolve(target)
         let payload = try readEvent(io: io)
-        let invocation = Invocation(
+        var prepared = Invocation(
             payload: payload,
             trigger: .command,
             logicalTime: try parseLogicalTime(),
@@ -102,6 +102,8 @@ struct ExecCommand: AsyncParsableCommand {
             attempt: attempt ?? Self.platformAttempt(io.environment),
             deadline: timeout.map { Date().addingTimeInterval($0) },
             dryRun: dryRun)
+        Self.addCloudRunTask(io.environment, to: &prepared)
+        let invocation = prepared
         let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
         let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
 
@@ -133,6 +135,21 @@ struct ExecCommand: AsyncParsableCommand {
                 throw TaskShimError(.ioError, "Cannot write the response to \(output).", hint: "Check that the folder exists and is writable.")
             }
         }
+    }
+
+    /// On a Cloud Run job: the task's place in the execution in `attributes` (`cloud_run_job`,
+    /// `cloud_run_execution`, `cloud_run_task_index`, `cloud_run_task_count`, for handlers that shard
+    /// their work), and an idempotency key that every attempt of the task shares
+    /// (`{execution}/{task index}`), while the request id names the attempt.
+    static func addCloudRunTask(_ environment: Environment, to invocation: inout Invocation) {
+        guard let job = environment["CLOUD_RUN_JOB"], let execution = environment["CLOUD_RUN_EXECUTION"] else { return }
+        let index = environment["CLOUD_RUN_TASK_INDEX"].flatMap(Int.init) ?? 0
+        invocation.attributes["cloud_run_job"] = job
+        invocation.attributes["cloud_run_execution"] = execution
+        invocation.attributes["cloud_run_task_index"] = String(index)
+        invocation.attributes["cloud_run_task_count"] = String(environment["CLOUD_RUN_TASK_COUNT"].flatMap(Int.init) ?? 1)
+        invocation.idempotencyKey = "\(execution)/\(index)"
+        invocation.requestID = "\(execution)/\(index)/\(invocation.attempt)"
     }
 
     /// Cloud Run jobs count attempts from 0 in `CLOUD_RUN_TASK_ATTEMPT`.

@@ -52,6 +52,7 @@ public struct Runtime: Sendable {
 
     /// Parses the process's arguments, runs the command and exits with its status.
     public func main() async -> Never {
+        ChildReaper.startIfInit()
         let status = await run(arguments: Array(CommandLine.arguments.dropFirst()))
         exit(status)
     }

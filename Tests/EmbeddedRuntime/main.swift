@@ -1,4 +1,7 @@
-import FoundationEssentials
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TaskShim
 
 /// Ends the process the way a bug in a handler does: a trap, with its message.
@@ -24,7 +27,33 @@ struct SleepHandler: Handler {
     }
 }
 
+/// Leaves an orphan behind (a shell that backgrounds a short sleep and exits), waits until it has
+/// exited, then answers how many zombies PID 1 has: as PID 1 the runtime must have reaped it.
+struct OrphanHandler: Handler {
+    let name = "orphan"
+
+    func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
+        var pid: pid_t = 0
+        let arguments = ["/bin/sh", "-c", "sleep 0.2 &"]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { throw TaskShimError.temporary("spawn failed") }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        try await Task.sleep(for: .milliseconds(800))
+        var zombies = 0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            if fields.count > 1, fields[0] == "Z", fields[1] == "1" { zombies += 1 }
+        }
+        return Data("zombies=\(zombies)".utf8)
+    }
+}
+
 var registry = HandlerRegistry.builtIn
 registry.register(CrashHandler())
 registry.register(SleepHandler())
+registry.register(OrphanHandler())
 await Runtime(registry: registry).main()

@@ -103,6 +103,15 @@ public final class BackgroundRuntime: @unchecked Sendable {
 
     public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    public var pid: Int32 { process.processIdentifier }
+
+    /// The process state letter from /proc (R, S, T for stopped, Z...), nil once it is gone.
+    public var state: Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(close, offsetBy: 2)]
+    }
+
     deinit {
         kill(process.processIdentifier, SIGKILL)
         TestSupport.waitForExit(process)
