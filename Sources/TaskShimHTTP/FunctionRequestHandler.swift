@@ -15,6 +15,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private var body = ByteBuffer()
     private var refused = false
     private var busy = false
+    private var readTimer: Scheduled<Void>?
 
     init(server: FunctionServer) {
         self.server = server
@@ -26,7 +27,18 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             head = requestHead
             body.clear()
             refused = false
-            if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
+            // The body must arrive within the read timeout: a client trickling it in cannot keep a
+            // request open for ever (the idle timeout alone restarts with every byte).
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            readTimer = context.eventLoop.scheduleTask(in: .seconds(server.configuration.readTimeout.components.seconds)) {
+                let (handler, context) = bound.value
+                handler.refuse(.requestTimeout, "Request Timeout: the request did not arrive within \(handler.server.configuration.readTimeout)\n",
+                               context: context)
+            }
+            // Header bytes are bounded by the parser (80 KiB: 400); the number of fields here.
+            if requestHead.headers.count > FunctionServer.maxHeaderFields {
+                refuse(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large: at most \(FunctionServer.maxHeaderFields) fields\n", context: context)
+            } else if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 refuseTooLarge(context: context)
             }
         case .body(var part):
@@ -37,6 +49,8 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             }
             body.writeBuffer(&part)
         case .end:
+            readTimer?.cancel()
+            readTimer = nil
             guard !refused, let requestHead = head else { return }
             head = nil
             // Health probes are answered here, on the event loop: never the function, never refused
@@ -90,13 +104,23 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     private func refuseTooLarge(context: ChannelHandlerContext) {
+        refuse(.payloadTooLarge, "Payload Too Large: at most \(server.configuration.maxBodyBytes) bytes\n", context: context)
+    }
+
+    /// Answers the request being read with `status` without running it, and closes the connection
+    /// (the rest of its body is not read).
+    private func refuse(_ status: HTTPResponseStatus, _ message: String, context: ChannelHandlerContext) {
+        readTimer?.cancel()
+        readTimer = nil
+        guard !refused, let requestHead = head else { return }
         refused = true
         body.clear()
-        guard let requestHead = head else { return }
-        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")])
-        headers.add(name: "Connection", value: "close")
-        write(requestHead, .payloadTooLarge, headers,
-              Data("Payload Too Large: at most \(server.configuration.maxBodyBytes) bytes\n".utf8), context: context, close: true)
+        write(requestHead, status, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data(message.utf8),
+              context: context, close: true)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        readTimer?.cancel()
     }
 
     private func write(_ request: HTTPRequestHead, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ data: Data,

@@ -36,6 +36,8 @@ public final class FunctionServer: Sendable {
         public var maxConcurrentRequests = 80
         public var requestTimeout: Duration = .seconds(300)
         public var idleTimeout: Duration = .seconds(60)
+        /// From a request's head to the end of its body; past it, 408 and the connection closed.
+        public var readTimeout: Duration = .seconds(60)
         public var drainTimeout: Duration = .seconds(8)
         /// A path answered 200 by the server itself (503 while draining) for load-balancer and
         /// container health checks, instead of running the function; nil: every path is the function's.
@@ -46,6 +48,8 @@ public final class FunctionServer: Sendable {
     }
 
     public let configuration: Configuration
+    /// Header fields a request may have (a platform's front end adds a dozen or two).
+    static let maxHeaderFields = 200
     let handler: any Handler
     let runner: Runner
     let logger: Logger

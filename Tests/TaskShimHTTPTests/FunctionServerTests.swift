@@ -198,4 +198,43 @@ struct FunctionServerTests {
         }
         #expect(slow.calls == 1)
     }
+
+    /// Sends `request` raw over TCP with Python and returns the status line of the answer.
+    func rawStatusLine(_ base: String, _ request: String) async throws -> String {
+        let port = String(base.split(separator: ":").last!)
+        let script = """
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            s.sendall(sys.argv[2].encode())
+            print(s.makefile("rb").readline().decode().strip())
+            """
+        let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port, request])
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func headersOverTheLimitsAreRefusedAndNeverReachTheFunction() async throws {
+        let handler = echo()
+        try await serving(handler) { base in
+            let huge = String(repeating: "a", count: 100_000)
+            let line = try await rawStatusLine(base, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(huge)\r\n\r\n")
+            #expect(line.hasPrefix("HTTP/1.1 400"), "\(line)")
+            let many = (0..<3000).map { "X-H\($0): value-\($0)\r\n" }.joined()
+            let manyLine = try await rawStatusLine(base, "GET / HTTP/1.1\r\nHost: x\r\n\(many)\r\n")
+            #expect(manyLine.hasPrefix("HTTP/1.1 431"), "\(manyLine)")
+            let fine = try await rawStatusLine(base, "GET / HTTP/1.1\r\nHost: x\r\nX-Ok: \(String(repeating: "b", count: 8000))\r\n\r\n")
+            #expect(fine.hasPrefix("HTTP/1.1 200"), "\(fine)")
+        }
+        #expect(handler.calls == 1)
+    }
+
+    @Test func aBodyThatDoesNotArriveWithinTheReadTimeoutIs408() async throws {
+        let handler = echo()
+        try await serving(handler, configure: { $0.readTimeout = .seconds(1) }) { base in
+            let start = ContinuousClock.now
+            let line = try await rawStatusLine(base, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-a-little")
+            #expect(line.hasPrefix("HTTP/1.1 408"), "\(line)")
+            #expect(ContinuousClock.now - start < .seconds(8))
+        }
+        #expect(handler.calls == 0)
+    }
 }
