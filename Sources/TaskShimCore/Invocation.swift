@@ -37,7 +37,7 @@ public struct Invocation: Sendable {
         dataInterval: DateInterval? = nil,
         attempt: Int = 1,
         deadline: Date? = nil,
-        requestID: String = UUID().uuidString.lowercased(),
+        requestID: String = RequestID.generate(),
         traceID: String? = nil,
         idempotencyKey: String? = nil,
         dryRun: Bool = false

@@ -63,6 +63,8 @@ public struct Runner: Sendable {
         case .failure(let error):
             outcome = Outcome(status: error.status, output: Data(), error: error, duration: clock.now - start)
         }
+        // Built only when it is written: a busy HTTP server at LOG_LEVEL=warning pays nothing for it.
+        guard logger.logLevel <= (outcome.error == nil ? .info : .error) else { return outcome }
         var summary: Logger.Metadata = [
             "trigger": .string(invocation.trigger.rawValue),
             "logical_time": .string(Timestamp.format(invocation.logicalTime, fractional: false)),

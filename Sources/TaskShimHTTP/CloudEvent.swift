@@ -1,4 +1,5 @@
 import FoundationEssentials
+import NIOHTTP1
 import TaskShimCore
 
 /// A CloudEvent (CloudEvents 1.0) as it arrives over HTTP, in binary mode (`ce-*` headers, the body
@@ -37,8 +38,8 @@ public struct CloudEvent: Sendable, Equatable {
 
     /// The events of a request, or nil when it is not a CloudEvent request at all (no `ce-specversion`
     /// header and no CloudEvents content type).
-    public static func decode(headers: [(String, String)], body: Data) throws(Malformed) -> [CloudEvent]? {
-        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+    public static func decode(headers: HTTPHeaders, body: Data) throws(Malformed) -> [CloudEvent]? {
+        func header(_ name: String) -> String? { headers.first(name: name) }
         let contentType = header("content-type")
         let mediaType = contentType.map { $0.split(separator: ";").first.map { $0.trimmed.lowercased() } ?? "" }
         if mediaType == "application/cloudevents+json" {

@@ -17,12 +17,42 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private var busy = false
     private var readTimer: Scheduled<Void>?
 
-    init(server: FunctionServer) {
+    private let executor: EventLoopTaskExecutor
+
+    init(server: FunctionServer, executor: EventLoopTaskExecutor) {
         self.server = server
+        self.executor = executor
     }
 
+    /// Parts of pipelined requests that arrived while one is running, in order. Kept here rather than
+    /// with NIO's pipelining handler, which stops and restarts reading around every request: two
+    /// epoll_ctl calls per request for the rare client that pipelines.
+    private var backlog: [HTTPServerRequestPart] = []
+    /// Past this many waiting parts the client is not pipelining, it is flooding: the connection closes.
+    static let maxBacklogParts = 256
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if busy || !backlog.isEmpty {
+            guard backlog.count < Self.maxBacklogParts else {
+                context.close(promise: nil)
+                return
+            }
+            backlog.append(part)
+            return
+        }
+        process(part, context: context)
+    }
+
+    /// Takes up the pipelined requests that waited for the one just answered.
+    private func processBacklog(context: ChannelHandlerContext) {
+        while !busy, !backlog.isEmpty, context.channel.isActive {
+            process(backlog.removeFirst(), context: context)
+        }
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let requestHead):
             head = requestHead
             body.clear()
@@ -80,18 +110,27 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             let server = server
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
-            let remoteAddress = context.remoteAddress?.ipAddress
-            let task = Task {
+            let remoteAddress = peer
+            let task = Task(executorPreference: executor) {
                 let (status, headers, data) = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress)
-                eventLoop.execute {
+                let answer = {
                     let (handler, context) = bound.value
                     handler.busy = false
                     handler.write(requestHead, status, headers, data, context: context)
+                    handler.processBacklog(context: context)
                 }
+                if eventLoop.inEventLoop { answer() } else { eventLoop.execute(answer) }
                 server.inFlight.finish(ticket)
             }
             server.inFlight.attach(ticket, task)
         }
+    }
+
+    /// The client's address, read once: `context.remoteAddress` asks the kernel on every call.
+    private var peer: String?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        peer = context.channel.remoteAddress?.ipAddress
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

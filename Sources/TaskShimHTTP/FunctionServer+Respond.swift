@@ -24,7 +24,7 @@ extension FunctionServer {
         invocation.attributes["http_method"] = head.method.rawValue
         invocation.attributes["http_path"] = path
         let request = RequestLog(head: head, bodySize: body.count, remoteAddress: remoteAddress)
-        let headers = head.headers.map { ($0.name, $0.value) }
+        let headers = head.headers
 
         switch configuration.signature {
         case .http:

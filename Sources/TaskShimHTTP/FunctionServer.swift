@@ -77,10 +77,13 @@ public final class FunctionServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 4)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        // No outbound header validation: every response header is one of ours, never a
+                        // value from the request or the handler. Pipelining: see FunctionRequestHandler.
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true,
+                                                                                            withOutboundHeaderValidation: false)
                         try channel.pipeline.syncOperations.addHandlers([
                             IdleStateHandler(readTimeout: .seconds(server.configuration.idleTimeout.components.seconds)),
-                            FunctionRequestHandler(server: server),
+                            FunctionRequestHandler(server: server, executor: EventLoopTaskExecutor(channel.eventLoop)),
                         ])
                     }
                 }

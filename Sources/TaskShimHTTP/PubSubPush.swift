@@ -1,4 +1,5 @@
 import FoundationEssentials
+import NIOHTTP1
 import TaskShimCore
 
 /// A message delivered by a Pub/Sub push subscription, wrapped (the default: a JSON envelope with
@@ -19,8 +20,8 @@ public struct PubSubPush: Sendable, Equatable {
     public var data: Data
 
     /// The delivery in a request, nil when the request is not a Pub/Sub push.
-    public static func decode(headers: [(String, String)], body: Data) throws(CloudEvent.Malformed) -> PubSubPush? {
-        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+    public static func decode(headers: HTTPHeaders, body: Data) throws(CloudEvent.Malformed) -> PubSubPush? {
+        func header(_ name: String) -> String? { headers.first(name: name) }
         if let id = header("x-goog-pubsub-message-id"), !id.isEmpty {
             return PubSubPush(messageID: id, publishTime: header("x-goog-pubsub-publish-time").flatMap(Timestamp.parse),
                               subscription: header("x-goog-pubsub-subscription-name"), orderingKey: header("x-goog-pubsub-ordering-key"),

@@ -237,4 +237,35 @@ struct FunctionServerTests {
         }
         #expect(handler.calls == 0)
     }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderOneAtATime() async throws {
+        let running = Atomic<Int>(0)
+        let overlapped = Flag()
+        let handler = ScriptedHandler { invocation in
+            if running.add(1, ordering: .relaxed).newValue > 1 { overlapped.set() }
+            try await Task.sleep(for: .milliseconds(30))
+            running.subtract(1, ordering: .relaxed)
+            return invocation.payload
+        }
+        try await serving(handler) { base in
+            let port = String(base.split(separator: ":").last!)
+            let script = """
+                import socket, sys
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+                s.sendall(b"".join(b"POST /%d HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 5\\r\\n\\r\\nbody%d" % (i, i) for i in range(3)))
+                f = s.makefile("rb")
+                for _ in range(3):
+                    status = f.readline().decode().strip()
+                    length = 0
+                    while True:
+                        line = f.readline().decode().strip()
+                        if not line: break
+                        if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
+                    print(status, f.read(length).decode())
+                """
+            let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
+            #expect(result.stdoutLines == ["HTTP/1.1 200 OK body0", "HTTP/1.1 200 OK body1", "HTTP/1.1 200 OK body2"], "\(result.stdout)\(result.stderr)")
+        }
+        #expect(!overlapped.isSet, "one request at a time per connection")
+    }
 }
