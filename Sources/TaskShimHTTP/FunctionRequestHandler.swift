@@ -3,19 +3,27 @@ import NIOCore
 import NIOHTTP1
 import TaskShimCore
 
-/// One connection's requests: collects each body under the size limit, hands the request to the
-/// server off the event loop, and writes the answer back on it. NIO's pipelining handler in front
-/// keeps one request at a time per connection.
+/// One connection's requests: collects each body under the size limit, runs the request (on the
+/// connection's event loop), writes the answer, one request at a time. It also times the
+/// connection: idle past the idle timeout (and not running a request), it is closed; a request whose
+/// body has not arrived within the read timeout is answered 408. One timer per connection,
+/// re-armed only when it fires, so a request costs no timer operations.
 final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Responses are written as bytes, head and body in one buffer: one pass down the pipeline and
+    /// one write per response instead of three encoder passes. Every header is one of ours.
+    typealias OutboundOut = ByteBuffer
 
     private let server: FunctionServer
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var refused = false
     private var busy = false
-    private var readTimer: Scheduled<Void>?
+    /// When the connection last received bytes, and when the request being read began.
+    private var lastActivity = NIODeadline.now()
+    private var requestStarted: NIODeadline?
+    private var watchdog: Scheduled<Void>?
+    private var watchdogDeadline: NIODeadline?
 
     private let executor: EventLoopTaskExecutor
 
@@ -32,6 +40,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     static let maxBacklogParts = 256
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
         let part = unwrapInboundIn(data)
         if busy || !backlog.isEmpty {
             guard backlog.count < Self.maxBacklogParts else {
@@ -59,17 +68,23 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             refused = false
             // The body must arrive within the read timeout: a client trickling it in cannot keep a
             // request open for ever (the idle timeout alone restarts with every byte).
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            readTimer = context.eventLoop.scheduleTask(in: .seconds(server.configuration.readTimeout.components.seconds)) {
-                let (handler, context) = bound.value
-                handler.refuse(.requestTimeout, "Request Timeout: the request did not arrive within \(handler.server.configuration.readTimeout)\n",
-                               context: context)
+            requestStarted = lastActivity
+            // The timer fires at the latest then (with the default timeouts it is already due sooner).
+            let limit = lastActivity + timeAmount(server.configuration.readTimeout)
+            if watchdogDeadline.map({ $0 > limit }) ?? true {
+                watchdog?.cancel()
+                arm(at: limit, context: context)
             }
             // Header bytes are bounded by the parser (80 KiB: 400); the number of fields here.
             if requestHead.headers.count > FunctionServer.maxHeaderFields {
                 refuse(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large: at most \(FunctionServer.maxHeaderFields) fields\n", context: context)
             } else if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 refuseTooLarge(context: context)
+            } else if requestHead.version.minor >= 1, requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                // curl and others wait for this before sending a large body.
+                var buffer = context.channel.allocator.buffer(capacity: 32)
+                buffer.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             }
         case .body(var part):
             guard !refused else { return }
@@ -79,8 +94,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             }
             body.writeBuffer(&part)
         case .end:
-            readTimer?.cancel()
-            readTimer = nil
+            requestStarted = nil
             guard !refused, let requestHead = head else { return }
             head = nil
             // Health probes are answered here, on the event loop: never the function, never refused
@@ -131,15 +145,49 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         peer = context.channel.remoteAddress?.ipAddress
+        arm(at: lastActivity + timeAmount(server.configuration.idleTimeout), context: context)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A connection that sends nothing for the idle timeout is closed, unless its request is running.
-        if event is IdleStateHandler.IdleStateEvent {
-            if !busy { context.close(promise: nil) }
-            return
+    func handlerRemoved(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
+        watchdogDeadline = nil
+    }
+
+    private func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    private func arm(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        watchdogDeadline = deadline
+        watchdog = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            handler.check(context: context)
         }
-        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The connection's timer: 408 for a request read too slowly, close when idle, else re-arm for
+    /// the next moment either could happen.
+    private func check(context: ChannelHandlerContext) {
+        watchdogDeadline = nil
+        let now = NIODeadline.now()
+        let idle = timeAmount(server.configuration.idleTimeout)
+        if let started = requestStarted {
+            let limit = started + timeAmount(server.configuration.readTimeout)
+            if now >= limit {
+                refuse(.requestTimeout, "Request Timeout: the request did not arrive within \(server.configuration.readTimeout)\n", context: context)
+                return
+            }
+            arm(at: limit, context: context)
+        } else if busy {
+            arm(at: now + idle, context: context)
+        } else if now >= lastActivity + idle {
+            context.close(promise: nil)
+        } else {
+            arm(at: lastActivity + idle, context: context)
+        }
     }
 
     private func refuseTooLarge(context: ChannelHandlerContext) {
@@ -149,8 +197,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     /// Answers the request being read with `status` without running it, and closes the connection
     /// (the rest of its body is not read).
     private func refuse(_ status: HTTPResponseStatus, _ message: String, context: ChannelHandlerContext) {
-        readTimer?.cancel()
-        readTimer = nil
+        requestStarted = nil
         guard !refused, let requestHead = head else { return }
         refused = true
         body.clear()
@@ -158,24 +205,43 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
               context: context, close: true)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        readTimer?.cancel()
-    }
-
     private func write(_ request: HTTPRequestHead, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ data: Data,
                        context: ChannelHandlerContext, close: Bool = false) {
-        var headers = headers
-        headers.replaceOrAdd(name: "Content-Length", value: String(data.count))
         let keepAlive = request.isKeepAlive && !close
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: data.count)
-        buffer.writeBytes(data)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        // A HEAD answer says how long the body would be and sends none.
+        let sendsBody = request.method != .HEAD
+        var buffer = context.channel.allocator.buffer(capacity: 160 + (sendsBody ? data.count : 0))
+        buffer.writeString("HTTP/\(request.version.major).\(request.version.minor) \(status.code) \(status.reasonPhrase)\r\n")
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("Content-Length: ")
+        buffer.writeString(String(data.count))
+        if !keepAlive {
+            buffer.writeStaticString("\r\nConnection: close")
+        } else if request.version.major == 1 && request.version.minor == 0 {
+            buffer.writeStaticString("\r\nConnection: keep-alive")
+        }
+        buffer.writeStaticString("\r\n\r\n")
+        if sendsBody { buffer.writeBytes(data) }
+        let done = context.writeAndFlush(wrapOutboundOut(buffer))
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// A request the parser rejects (malformed, or a header block over its 80 KiB limit): 400 unless
+    /// an answer is already under way, then the decoder closes the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, !busy {
+            var buffer = context.channel.allocator.buffer(capacity: 80)
+            buffer.writeStaticString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        }
+        context.close(promise: nil)
     }
 }

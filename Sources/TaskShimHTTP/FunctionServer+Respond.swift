@@ -169,40 +169,29 @@ extension FunctionServer {
     }
 }
 
-/// The request half of Cloud Logging's `httpRequest` (LogEntry.HttpRequest).
+/// The request half of Cloud Logging's `httpRequest` (LogEntry.HttpRequest); the fields are worked
+/// out only when the line is written.
 struct RequestLog: Sendable {
-    var method: String
-    var url: String
-    var userAgent: String?
+    var head: HTTPRequestHead
+    var bodySize: Int
     var remoteAddress: String?
-    var protocolVersion: String
-    var requestSize: Int
-
-    init(head: HTTPRequestHead, bodySize: Int, remoteAddress: String?) {
-        method = head.method.rawValue
-        let scheme = head.headers.first(name: "X-Forwarded-Proto") ?? "http"
-        let host = head.headers.first(name: "Host")
-        url = host.map { "\(scheme)://\($0)\(head.uri)" } ?? head.uri
-        userAgent = head.headers.first(name: "User-Agent")
-        self.remoteAddress = head.headers.first(name: "X-Forwarded-For")?.split(separator: ",").first.map { $0.trimmed } ?? remoteAddress
-        protocolVersion = "HTTP/\(head.version.major).\(head.version.minor)"
-        requestSize = bodySize
-    }
 
     func metadata(status: Int, latency: Duration, responseSize: Int) -> Logger.MetadataValue {
+        let scheme = head.headers.first(name: "X-Forwarded-Proto") ?? "http"
+        let url = head.headers.first(name: "Host").map { "\(scheme)://\($0)\(head.uri)" } ?? head.uri
         let (seconds, attoseconds) = latency.components
-        let latencyText = String(Double(seconds) + Double(attoseconds / 1_000_000_000) / 1e9) + "s"
         var fields: Logger.Metadata = [
-            "requestMethod": .string(method),
+            "requestMethod": .string(head.method.rawValue),
             "requestUrl": .string(url),
             "status": .stringConvertible(status),
-            "requestSize": .string(String(requestSize)),
+            "requestSize": .string(String(bodySize)),
             "responseSize": .string(String(responseSize)),
-            "latency": .string(latencyText),
-            "protocol": .string(protocolVersion),
+            "latency": .string(String(Double(seconds) + Double(attoseconds / 1_000_000_000) / 1e9) + "s"),
+            "protocol": .string("HTTP/\(head.version.major).\(head.version.minor)"),
         ]
-        if let userAgent { fields["userAgent"] = .string(userAgent) }
-        if let remoteAddress { fields["remoteIp"] = .string(remoteAddress) }
+        if let userAgent = head.headers.first(name: "User-Agent") { fields["userAgent"] = .string(userAgent) }
+        let forwarded = head.headers.first(name: "X-Forwarded-For")?.split(separator: ",").first.map { $0.trimmed }
+        if let address = forwarded ?? remoteAddress { fields["remoteIp"] = .string(address) }
         return .dictionary(fields)
     }
 }

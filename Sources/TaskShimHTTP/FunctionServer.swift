@@ -77,14 +77,12 @@ public final class FunctionServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 4)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        // No outbound header validation: every response header is one of ours, never a
-                        // value from the request or the handler. Pipelining: see FunctionRequestHandler.
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true,
-                                                                                            withOutboundHeaderValidation: false)
-                        try channel.pipeline.syncOperations.addHandlers([
-                            IdleStateHandler(readTimeout: .seconds(server.configuration.idleTimeout.components.seconds)),
-                            FunctionRequestHandler(server: server, executor: EventLoopTaskExecutor(channel.eventLoop)),
-                        ])
+                        // The request decoder only: FunctionRequestHandler writes responses as bytes
+                        // (every header is one of ours), answers parse errors, keeps pipelined requests
+                        // in order.
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            FunctionRequestHandler(server: server, executor: EventLoopTaskExecutor(channel.eventLoop)))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

@@ -268,4 +268,66 @@ struct FunctionServerTests {
         }
         #expect(!overlapped.isSet, "one request at a time per connection")
     }
+
+    @Test func anIdleConnectionIsClosedButNotOneWhoseRequestIsRunning() async throws {
+        let handler = ScriptedHandler { invocation in
+            try await Task.sleep(for: .milliseconds(1500))
+            return invocation.payload
+        }
+        try await serving(handler, configure: { $0.idleTimeout = .milliseconds(500) }) { base in
+            let port = String(base.split(separator: ":").last!)
+            let script = """
+                import socket, sys, time
+                port = int(sys.argv[1])
+                idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+                start = time.monotonic()
+                closed = idle.recv(1) == b""
+                print("idle-closed" if closed and time.monotonic() - start < 5 else "idle-open")
+                busy = socket.create_connection(("127.0.0.1", port), timeout=10)
+                busy.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 2\\r\\n\\r\\nok")
+                print(busy.makefile("rb").readline().decode().strip())
+                """
+            let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
+            #expect(result.stdoutLines == ["idle-closed", "HTTP/1.1 200 OK"], "\(result.stdout)\(result.stderr)")
+        }
+    }
+
+    @Test func headHTTP10AndExpectContinueAreAnsweredByTheBook() async throws {
+        let handler = ScriptedHandler { _ in Data("hello".utf8) }
+        try await serving(handler) { base in
+            let port = String(base.split(separator: ":").last!)
+            let script = """
+                import socket, sys
+                port = int(sys.argv[1])
+                def exchange(raw, then=None):
+                    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    s.sendall(raw)
+                    if then is not None:
+                        print(repr(s.recv(100)))
+                        s.sendall(then)
+                    data = b""
+                    while True:
+                        try:
+                            part = s.recv(4096)
+                        except socket.timeout:
+                            break
+                        if not part: break
+                        data += part
+                        if b"\\r\\n\\r\\n" in data and (data.endswith(b"hello") or b"HEAD" in raw): s.settimeout(0.3)
+                    print(repr(data))
+                exchange(b"HEAD / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+                exchange(b"GET / HTTP/1.0\\r\\n\\r\\n")
+                exchange(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nExpect: 100-continue\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\n", b"hi")
+                """
+            let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
+            let lines = result.stdoutLines
+            #expect(lines.count == 4, "\(result.stdout)\(result.stderr)")
+            guard lines.count == 4 else { return }
+            #expect(lines[0].hasPrefix("b'HTTP/1.1 200 OK") && lines[0].contains("Content-Length: 5") && lines[0].hasSuffix("\\r\\n\\r\\n'"),
+                    "HEAD: the length, no body: \(lines[0])")
+            #expect(lines[1].hasPrefix("b'HTTP/1.0 200 OK") && lines[1].contains("Connection: close") && lines[1].hasSuffix("hello'"), "\(lines[1])")
+            #expect(lines[2] == "b'HTTP/1.1 100 Continue\\r\\n\\r\\n'", "\(lines[2])")
+            #expect(lines[3].hasPrefix("b'HTTP/1.1 200 OK") && lines[3].hasSuffix("hello'"), "\(lines[3])")
+        }
+    }
 }
