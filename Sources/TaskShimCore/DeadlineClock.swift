@@ -7,7 +7,10 @@ import FoundationEssentials
 /// deadline and is woken only when an earlier one arrives; with none left it ends.
 final class DeadlineClock: Sendable {
     private enum Slot {
+        /// Made, not waited on yet.
+        case pending
         case waiting(Date, CheckedContinuation<Bool, Never>)
+        /// Ended (cancelled) before the wait began: the wait returns false at once.
         case cancelled
     }
 
@@ -23,13 +26,27 @@ final class DeadlineClock: Sendable {
 
     /// Waits until `deadline`: true once it has passed, false when the task was cancelled first.
     func wait(until deadline: Date) async -> Bool {
-        let id = lock.withLock { lastID += 1; return lastID }
+        await wait(makeTicket(), until: deadline)
+    }
+
+    /// A ticket for one wait that ``end(_:)`` can finish early from elsewhere.
+    func makeTicket() -> Int {
+        lock.withLock {
+            lastID += 1
+            slots[lastID] = .pending
+            return lastID
+        }
+    }
+
+    /// Waits on `ticket` until `deadline`: true once it has passed, false when the ticket was ended
+    /// or the task cancelled first.
+    func wait(_ id: Int, until deadline: Date) async -> Bool {
         defer { lock.withLock { _ = slots.removeValue(forKey: id) } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 enum Action { case resume(Bool), start, signal, none }
                 let action: Action = lock.withLock {
-                    if case .cancelled = slots[id] { return .resume(false) }
+                    guard case .pending = slots[id] else { return .resume(false) }
                     if deadline <= Date() { return .resume(true) }
                     slots[id] = .waiting(deadline, continuation)
                     if !running {
@@ -49,16 +66,26 @@ final class DeadlineClock: Sendable {
                 }
             }
         } onCancel: {
-            let waiting: CheckedContinuation<Bool, Never>? = lock.withLock {
-                if case .waiting(_, let continuation) = slots[id] {
-                    slots[id] = nil
-                    return continuation
-                }
+            end(id)
+        }
+    }
+
+    /// Ends the wait on `ticket` now (it returns false), or makes it return false at once if it has
+    /// not begun; nothing once it is over.
+    func end(_ id: Int) {
+        let waiting: CheckedContinuation<Bool, Never>? = lock.withLock {
+            switch slots[id] {
+            case .waiting(_, let continuation):
+                slots[id] = nil
+                return continuation
+            case .pending:
                 slots[id] = .cancelled
                 return nil
+            case .cancelled, nil:
+                return nil
             }
-            waiting?.resume(returning: false)
         }
+        waiting?.resume(returning: false)
     }
 
     /// The thread: resumes what is due, sleeps until the next deadline, ends when nothing waits.

@@ -28,11 +28,15 @@ public struct Runner: Sendable {
     /// The logger for one invocation, carrying its identifiers on every line.
     public func invocationLogger(_ handler: any Handler, _ invocation: Invocation) -> Logger {
         var logger = self.logger
-        logger[metadataKey: "handler"] = .string(handler.name)
-        logger[metadataKey: "request_id"] = .string(invocation.requestID)
-        logger[metadataKey: "attempt"] = .stringConvertible(invocation.attempt)
-        if let trace = invocation.traceID { logger[metadataKey: "trace_id"] = .string(trace) }
-        if let span = invocation.spanID { logger[metadataKey: "span_id"] = .string(span) }
+        // Set at once: key by key, the dictionary grows (and is copied) three or four times per run.
+        var metadata = logger.handler.metadata
+        metadata.reserveCapacity(metadata.count + 5)
+        metadata["handler"] = .string(handler.name)
+        metadata["request_id"] = .string(invocation.requestID)
+        metadata["attempt"] = .stringConvertible(invocation.attempt)
+        if let trace = invocation.traceID { metadata["trace_id"] = .string(trace) }
+        if let span = invocation.spanID { metadata["span_id"] = .string(span) }
+        logger.handler.metadata = metadata
         return logger
     }
 
@@ -90,21 +94,23 @@ public struct Runner: Sendable {
         guard let deadline else {
             do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
         }
-        return await withTaskGroup(of: Result<Data, TaskShimError>?.self) { group in
+        // The body is the group's one child; this task waits on the clock, which the body ends early
+        // when it finishes (one child task per run, not two).
+        return await withTaskGroup(of: Result<Data, TaskShimError>.self) { group in
+            let ticket = deadlines.makeTicket()
             group.addTask {
-                do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
+                let result: Result<Data, TaskShimError>
+                do { result = .success(try await body()) } catch { result = .failure(.wrapping(error)) }
+                deadlines.end(ticket)
+                return result
             }
-            group.addTask {
-                guard await deadlines.wait(until: deadline) else { return nil }
-                return .failure(.temporary(
-                    "The handler did not finish before its deadline (\(Timestamp.format(deadline))) and was cancelled.",
-                    hint: "Raise the timeout or make the work smaller; the run can be retried."))
-            }
-            let first = await group.next()!!
+            guard await deadlines.wait(ticket, until: deadline) else { return await group.next()! }
             group.cancelAll()
             // Wait for the handler to wind down so nothing it does outlives the run.
             while await group.next() != nil {}
-            return first
+            return .failure(.temporary(
+                "The handler did not finish before its deadline (\(Timestamp.format(deadline))) and was cancelled.",
+                hint: "Raise the timeout or make the work smaller; the run can be retried."))
         }
     }
 

@@ -101,8 +101,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             // for saturation (a busy instance is not a dead one), 503 once draining.
             if server.isHealthProbe(requestHead) {
                 let draining = server.inFlight.isDraining
-                write(requestHead, draining ? .serviceUnavailable : .ok, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
-                      Data((draining ? "draining\n" : "ok\n").utf8), context: context)
+                write(requestHead, .plain(draining ? .serviceUnavailable : .ok, draining ? "draining" : "ok"), context: context)
                 return
             }
             let ticket: Int
@@ -110,13 +109,11 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             case .admitted(let id):
                 ticket = id
             case .saturated:
-                write(requestHead, .tooManyRequests, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1")]),
-                      Data("Too Many Requests\n".utf8), context: context)
+                write(requestHead, .plain(.tooManyRequests, "Too Many Requests", headers: [("Retry-After", "1")]), context: context)
                 return
             case .draining:
                 // Between SIGTERM and the listener closing: the platform routes the retry elsewhere.
-                write(requestHead, .serviceUnavailable, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]),
-                      Data("Shutting down\n".utf8), context: context, close: true)
+                write(requestHead, .plain(.serviceUnavailable, "Shutting down"), context: context, close: true)
                 return
             }
             busy = true
@@ -126,14 +123,14 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             let eventLoop = context.eventLoop
             let remoteAddress = peer
             let task = Task(executorPreference: executor) {
-                let (status, headers, data) = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress)
-                let answer = {
+                let answer = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress)
+                let reply = {
                     let (handler, context) = bound.value
                     handler.busy = false
-                    handler.write(requestHead, status, headers, data, context: context)
+                    handler.write(requestHead, answer, context: context)
                     handler.processBacklog(context: context)
                 }
-                if eventLoop.inEventLoop { answer() } else { eventLoop.execute(answer) }
+                if eventLoop.inEventLoop { reply() } else { eventLoop.execute(reply) }
                 server.inFlight.finish(ticket)
             }
             server.inFlight.attach(ticket, task)
@@ -201,32 +198,13 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         guard !refused, let requestHead = head else { return }
         refused = true
         body.clear()
-        write(requestHead, status, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data(message.utf8),
-              context: context, close: true)
+        write(requestHead, Answer(status: status, contentType: Answer.text, body: Data(message.utf8)), context: context, close: true)
     }
 
-    private func write(_ request: HTTPRequestHead, _ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ data: Data,
-                       context: ChannelHandlerContext, close: Bool = false) {
+    private func write(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext, close: Bool = false) {
         let keepAlive = request.isKeepAlive && !close
-        // A HEAD answer says how long the body would be and sends none.
-        let sendsBody = request.method != .HEAD
-        var buffer = context.channel.allocator.buffer(capacity: 160 + (sendsBody ? data.count : 0))
-        buffer.writeString("HTTP/\(request.version.major).\(request.version.minor) \(status.code) \(status.reasonPhrase)\r\n")
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(data.count))
-        if !keepAlive {
-            buffer.writeStaticString("\r\nConnection: close")
-        } else if request.version.major == 1 && request.version.minor == 0 {
-            buffer.writeStaticString("\r\nConnection: keep-alive")
-        }
-        buffer.writeStaticString("\r\n\r\n")
-        if sendsBody { buffer.writeBytes(data) }
+        var buffer = context.channel.allocator.buffer(capacity: 160 + answer.body.count)
+        answer.encode(for: request, keepAlive: keepAlive, into: &buffer)
         let done = context.writeAndFlush(wrapOutboundOut(buffer))
         if !keepAlive {
             let channel = context.channel

@@ -5,13 +5,11 @@ import TaskShimCore
 
 /// What one request means under each signature, and the answer for each outcome.
 extension FunctionServer {
-    typealias Answer = (status: HTTPResponseStatus, headers: HTTPHeaders, body: Data)
-
     /// Runs the handler for one request and returns status, headers and body.
     func respond(to head: HTTPRequestHead, body: Data, remoteAddress: String? = nil) async -> Answer {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         if path == "/robots.txt" || path == "/favicon.ico" {
-            return Self.plain(.notFound, "Not Found")
+            return Answer.plain(.notFound, "Not Found")
         }
         let deadline = Date().addingTimeInterval(Double(configuration.requestTimeout.components.seconds))
         var invocation = Invocation(payload: body, trigger: .http, deadline: deadline)
@@ -30,12 +28,12 @@ extension FunctionServer {
         case .http:
             let push: PubSubPush?
             do { push = try PubSubPush.decode(headers: headers, body: body) } catch {
-                return Self.plain(.badRequest, "Malformed Pub/Sub push: \(error.description).")
+                return Answer.plain(.badRequest, "Malformed Pub/Sub push: \(error.description).")
             }
             if let push { return await deliver(push, invocation, request) }
             if let scheduled = head.headers.first(name: "X-CloudScheduler-ScheduleTime") {
                 guard let time = Timestamp.parse(scheduled) else {
-                    return Self.plain(.badRequest, "X-CloudScheduler-ScheduleTime \(scheduled) is not an RFC 3339 timestamp.")
+                    return Answer.plain(.badRequest, "X-CloudScheduler-ScheduleTime \(scheduled) is not an RFC 3339 timestamp.")
                 }
                 let job = head.headers.first(name: "X-CloudScheduler-JobName") ?? ""
                 invocation.trigger = .scheduler
@@ -55,10 +53,10 @@ extension FunctionServer {
                 } else if let legacy = try LegacyEvent.decode(body) {
                     events = [try CloudEvent(legacy: legacy)]
                 } else {
-                    return Self.plain(.badRequest, "The request is not a CloudEvent: it has no ce-specversion header, is not application/cloudevents+json and is not a legacy event.")
+                    return Answer.plain(.badRequest, "The request is not a CloudEvent: it has no ce-specversion header, is not application/cloudevents+json and is not a legacy event.")
                 }
             } catch {
-                return Self.plain(.badRequest, "Malformed CloudEvent: \(error.description).")
+                return Answer.plain(.badRequest, "Malformed CloudEvent: \(error.description).")
             }
             for event in events {
                 var one = invocation
@@ -72,23 +70,23 @@ extension FunctionServer {
                 let answer = await run(one, request, acknowledgingPermanentErrors: false)
                 if answer.status != .ok { return answer }
             }
-            return Self.plain(.ok, "OK")
+            return Answer.plain(.ok, "OK")
 
         case .event:
             let event: LegacyEvent
             do {
                 if let cloudEvents = try CloudEvent.decode(headers: headers, body: body) {
                     guard cloudEvents.count == 1 else {
-                        return Self.plain(.badRequest, "An event function takes one event per request, not a batch.")
+                        return Answer.plain(.badRequest, "An event function takes one event per request, not a batch.")
                     }
                     event = try cloudEvents[0].legacy()
                 } else if let legacy = try LegacyEvent.decode(body) {
                     event = legacy
                 } else {
-                    return Self.plain(.badRequest, "The request is not an event: a JSON object with eventId, timestamp, eventType and data, or a CloudEvent.")
+                    return Answer.plain(.badRequest, "The request is not an event: a JSON object with eventId, timestamp, eventType and data, or a CloudEvent.")
                 }
             } catch {
-                return Self.plain(.badRequest, "Malformed event: \(error.description).")
+                return Answer.plain(.badRequest, "Malformed event: \(error.description).")
             }
             invocation.trigger = .cloudEvent
             invocation.payload = Data(event.json.utf8)
@@ -96,7 +94,7 @@ extension FunctionServer {
             if let time = Timestamp.parse(event.timestamp) { invocation.logicalTime = time }
             invocation.attributes["event_type"] = event.eventType
             let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
-            return answer.status == .ok ? Self.plain(.ok, "OK") : answer
+            return answer.status == .ok ? Answer.plain(.ok, "OK") : answer
         }
     }
 
@@ -118,9 +116,9 @@ extension FunctionServer {
             logger.info("duplicate Pub/Sub delivery acknowledged without running", metadata: [
                 "message_id": .string(push.messageID), "request_id": .string(invocation.requestID),
             ])
-            return Self.plain(.ok, "Already processed")
+            return Answer.plain(.ok, "Already processed")
         case .running:
-            return Self.plain(.conflict, "Message \(push.messageID) is being processed; it will be redelivered.")
+            return Answer.plain(.conflict, "Message \(push.messageID) is being processed; it will be redelivered.")
         case .new:
             let answer = await run(invocation, request, acknowledgingPermanentErrors: true)
             deliveries.finish(push.messageID, acknowledged: answer.status.code < 300)
@@ -144,28 +142,14 @@ extension FunctionServer {
     /// same input (bad data, exit 65 or 64) is acknowledged with 200 instead: the run-summary line
     /// records it. The details are in that line, not in the answer.
     static func answer(for outcome: Runner.Outcome, deadline: Date, acknowledgingPermanentErrors: Bool) -> Answer {
-        guard let error = outcome.error else {
-            return (.ok, HTTPHeaders([("Content-Type", contentType(of: outcome.output))]), outcome.output)
-        }
+        guard let error = outcome.error else { return .output(outcome.output) }
         if Date() >= deadline {
-            return (.gatewayTimeout, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", "error")]),
-                    Data("Deadline exceeded\n".utf8))
+            return .plain(.gatewayTimeout, "Deadline exceeded", headers: [("X-Google-Status", "error")])
         }
         if acknowledgingPermanentErrors, error.status == .dataError || error.status == .usage {
-            return plain(.ok, "Not retryable (\(error.status.name)); acknowledged")
+            return .plain(.ok, "Not retryable (\(error.status.name)); acknowledged")
         }
-        let kind = error.status == .software ? "crash" : "error"
-        return (.internalServerError, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("X-Google-Status", kind)]),
-                Data("Internal Server Error\n".utf8))
-    }
-
-    static func plain(_ status: HTTPResponseStatus, _ message: String) -> Answer {
-        (status, HTTPHeaders([("Content-Type", "text/plain; charset=utf-8")]), Data((message + "\n").utf8))
-    }
-
-    static func contentType(of body: Data) -> String {
-        let first = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
-        return first == UInt8(ascii: "{") || first == UInt8(ascii: "[") ? "application/json" : "text/plain; charset=utf-8"
+        return .plain(.internalServerError, "Internal Server Error", headers: [("X-Google-Status", error.status == .software ? "crash" : "error")])
     }
 }
 

@@ -25,6 +25,21 @@ struct DeadlineClockTests {
         #expect(Date().timeIntervalSince(start) < 15, "well before the 30 s deadline, even on a loaded machine")
     }
 
+    @Test func endingATicketEndsItsWaitEarlyOrBeforeItBegins() async throws {
+        let clock = DeadlineClock()
+        let early = clock.makeTicket()
+        clock.end(early)
+        #expect(await clock.wait(early, until: Date().addingTimeInterval(30)) == false)
+        let ticket = clock.makeTicket()
+        let start = Date()
+        let waiting = Task { await clock.wait(ticket, until: Date().addingTimeInterval(30)) }
+        try await Task.sleep(for: .milliseconds(50))
+        clock.end(ticket)
+        #expect(await waiting.value == false)
+        #expect(Date().timeIntervalSince(start) < 15)
+        clock.end(ticket)  // over: nothing to do, nothing kept
+    }
+
     @Test func aWaitCancelledBeforeItStartsEndsAtOnce() async {
         let clock = DeadlineClock()
         let task = Task {
