@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Benchmark: `runtime serve` (http signature, the echo handler) under wrk, beside the Python
-Functions Framework serving the same function and nginx answering a fixed 200 (the floor).
+"""Benchmark: `runtime serve` under wrk, beside the Python Functions Framework serving the same
+function and nginx answering a fixed 200 (the floor), for two functions:
 
-wrk on loopback, 2 threads, 32 connections, each request a POST of "Hello, World!" that the function
-sends back. Reports requests/s, p50/p99 latency, and the server's RSS before and after the run
-(memory must stay flat). Never gates anything; exits non-zero only when a program fails to start.
+- http: each request a POST of "Hello, World!" that the function sends back (the echo handler);
+- cloudevent: each request a binary-mode CloudEvent (ce-* headers, a small JSON body) that the
+  function accepts (FUNCTION_SIGNATURE_TYPE=cloudevent; the Python one is a @cloudevent function).
 
-Usage: bench/http_serve.py [--duration 15] [--connections 32] [--threads 2]
+wrk on loopback, 2 threads, 32 connections. Reports requests/s, p50/p99 latency and the server's RSS
+before and after each run; then runs `runtime serve` under load for --memory-seconds (60) and prints
+its RSS every 10 s (memory must stay flat). Never gates anything; exits non-zero only when a program
+fails to start.
+
+Usage: bench/http_serve.py [--duration 15] [--connections 32] [--threads 2] [--memory-seconds 60]
 Environment: RUNTIME=/path/to/runtime (default .build-static/release/runtime, rebuilt first).
 Needs: wrk and nginx (apt-get install wrk nginx-light), functions-framework (pip). See bench/README.md.
 """
@@ -88,6 +93,7 @@ def main():
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-seconds", type=int, default=60)
     args = parser.parse_args()
     for tool in ["wrk", "nginx"]:
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
@@ -101,24 +107,18 @@ def main():
         runtime = str(ROOT / ".build-static/release/runtime")
 
     scratch = Path(tempfile.mkdtemp(prefix="taskshim-bench-http-"))
-    script = scratch / "post.lua"
-    script.write_text(f'wrk.method = "POST"\nwrk.body = "{BODY}"\nwrk.headers["Content-Type"] = "text/plain"\n')
-    (scratch / "main.py").write_text("def echo(request):\n    return request.get_data()\n")
+    post = scratch / "post.lua"
+    post.write_text(f'wrk.method = "POST"\nwrk.body = "{BODY}"\nwrk.headers["Content-Type"] = "text/plain"\n')
+    cloudevent = scratch / "cloudevent.lua"
+    cloudevent.write_text('wrk.method = "POST"\nwrk.body = \'{"message":"hello"}\'\n'
+                          'wrk.headers["Content-Type"] = "application/json"\nwrk.headers["ce-specversion"] = "1.0"\n'
+                          'wrk.headers["ce-id"] = "bench-1"\nwrk.headers["ce-source"] = "//bench/wrk"\n'
+                          'wrk.headers["ce-type"] = "com.example.bench"\n')
+    (scratch / "main.py").write_text("import functions_framework\n\n"
+                                     "def echo(request):\n    return request.get_data()\n\n"
+                                     "@functions_framework.cloud_event\ndef accept(event):\n    return None\n")
     nginx_conf = scratch / "nginx.conf"
-    results = []
-
-    port = free_port()
-    env = {"PATH": os.environ["PATH"], "PORT": str(port), "FUNCTION_TARGET": "echo", "TASKSHIM_LOG_FORMAT": "json",
-           "LOG_LEVEL": "warning"}
-    results.append(measure("runtime serve", [runtime, "serve"], port, env, args, str(script)))
-
-    port = free_port()
-    env = dict(os.environ, PORT=str(port))
-    results.append(measure("python functions-framework", [sys.executable, "-m", "functions_framework", "--target", "echo",
-                                                          "--source", str(scratch / "main.py"), "--port", str(port)],
-                           port, env, args, str(script), cwd=scratch))
-
-    port = free_port()
+    nginx_port = free_port()
     nginx_conf.write_text(f"""daemon off;
 error_log stderr error;
 pid {scratch}/nginx.pid;
@@ -126,38 +126,87 @@ events {{}}
 http {{
     access_log off;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{nginx_port};
         location / {{ return 200 "{BODY}"; }}
     }}
 }}
 """)
-    results.append(measure("nginx fixed 200 (floor)", ["nginx", "-c", str(nginx_conf), "-p", str(scratch)], port,
-                           dict(os.environ), args, str(script)))
+
+    def python_ff(target, signature):
+        port = free_port()
+        return port, [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type", signature,
+                      "--source", str(scratch / "main.py"), "--port", str(port)]
+
+    tables = []
+    for signature, script in [("http", post), ("cloudevent", cloudevent)]:
+        results = []
+        port = free_port()
+        env = {"PATH": os.environ["PATH"], "PORT": str(port), "FUNCTION_TARGET": "echo", "FUNCTION_SIGNATURE_TYPE": signature,
+               "TASKSHIM_LOG_FORMAT": "json", "LOG_LEVEL": "warning"}
+        results.append(measure("runtime serve", [runtime, "serve"], port, env, args, str(script)))
+        # One event-loop thread (a 1-vCPU instance) beside the default (one per core, here shared with wrk).
+        port = free_port()
+        env = dict(env, PORT=str(port), TASKSHIM_SERVE_THREADS="1")
+        results.append(measure("runtime serve, 1 thread", [runtime, "serve"], port, env, args, str(script)))
+        port, command = python_ff("echo" if signature == "http" else "accept", signature)
+        results.append(measure("python functions-framework", command, port, dict(os.environ), args, str(script), cwd=scratch))
+        results.append(measure("nginx fixed 200 (floor)", ["nginx", "-c", str(nginx_conf), "-p", str(scratch)], nginx_port,
+                               dict(os.environ), args, str(script)))
+        tables.append((signature, results))
 
     print(f"http serve benchmark  {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  {os.cpu_count()} cores")
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, POST '{BODY}' echoed back")
-    print()
-    print(f"{'program':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MiB before/after':>22}{'non-2xx':>9}")
-    print("-" * 87)
-    by_name = {}
-    for name, figures in results:
-        if figures is None:
-            print(f"{name:<28}did not start")
-            continue
-        rps, p50, p99, before, after, bad, socket_errors = figures
-        by_name[name] = figures
-        print(f"{name:<28}{rps:>10.0f}{p50:>9.2f}{p99:>9.2f}{before:>11.1f} / {after:<8.1f}{bad:>9}"
-              + (f"  socket errors: {socket_errors}" if socket_errors else ""))
-    ours = by_name.get("runtime serve")
-    if ours:
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
+    ours = None
+    for signature, results in tables:
         print()
+        print(f"{signature}: " + ("POST 'Hello, World!' echoed back" if signature == "http" else "binary-mode CloudEvent, 200 OK"))
+        print(f"{'program':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MiB before/after':>22}{'non-2xx':>9}")
+        print("-" * 87)
+        by_name = {}
+        for name, figures in results:
+            if figures is None:
+                print(f"{name:<28}did not start")
+                continue
+            rps, p50, p99, before, after, bad, socket_errors = figures
+            by_name[name] = figures
+            print(f"{name:<28}{rps:>10.0f}{p50:>9.2f}{p99:>9.2f}{before:>11.1f} / {after:<8.1f}{bad:>9}"
+                  + (f"  socket errors: {socket_errors}" if socket_errors else ""))
         python = by_name.get("python functions-framework")
         nginx = by_name.get("nginx fixed 200 (floor)")
-        if python:
-            print(f"runtime / python functions-framework: {ours[0] / python[0]:.1f}x requests/s (target >= 10x)")
-        if nginx:
-            print(f"runtime / nginx: {ours[0] / nginx[0]:.2f}x requests/s (target >= 0.6x)")
-        print(f"runtime p99: {ours[2]:.2f} ms (target < 2 ms)")
+        for name in ["runtime serve", "runtime serve, 1 thread"]:
+            ours = by_name.get(name)
+            if not ours:
+                continue
+            ratios = []
+            if python:
+                ratios.append(f"{ours[0] / python[0]:.1f}x python (>= 10x)")
+            if nginx:
+                ratios.append(f"{ours[0] / nginx[0]:.2f}x nginx (>= 0.6x)")
+            print(f"{name}: " + ", ".join(ratios) + f", p99 {ours[2]:.2f} ms (< 2 ms)")
+        ours = by_name.get("runtime serve")
+
+    if args.memory_seconds > 0:
+        print()
+        print(f"memory: runtime serve (http echo) under wrk for {args.memory_seconds} s, RSS every 10 s")
+        port = free_port()
+        env = {"PATH": os.environ["PATH"], "PORT": str(port), "FUNCTION_TARGET": "echo", "TASKSHIM_LOG_FORMAT": "json",
+               "LOG_LEVEL": "warning"}
+        process = subprocess.Popen([runtime, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if wait_port(port):
+                load = subprocess.Popen(["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.memory_seconds}s",
+                                         "-s", str(post), f"http://127.0.0.1:{port}/"], stdout=subprocess.DEVNULL)
+                samples = []
+                for _ in range(args.memory_seconds // 10 + 1):
+                    samples.append(rss_kib(process.pid) / 1024)
+                    time.sleep(10)
+                load.wait()
+                samples.append(rss_kib(process.pid) / 1024)
+                print("RSS MiB: " + " ".join(f"{value:.1f}" for value in samples)
+                      + f"  (max - min after the first 10 s: {max(samples[1:]) - min(samples[1:]):.1f} MiB)")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
     shutil.rmtree(scratch, ignore_errors=True)
     return 0 if ours else 1
 

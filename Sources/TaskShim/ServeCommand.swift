@@ -59,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.requestTimeout = .seconds(try environment.int("TASKSHIM_REQUEST_TIMEOUT", default: 300, in: 1...86_400))
         configuration.drainTimeout = .seconds(try environment.int("TASKSHIM_DRAIN_TIMEOUT", default: 8, in: 0...3600))
         configuration.readTimeout = .seconds(try environment.int("TASKSHIM_READ_TIMEOUT", default: 60, in: 1...3600))
+        configuration.threads = try environment.int("TASKSHIM_SERVE_THREADS", default: configuration.threads, in: 1...256)
         if let path = environment["TASKSHIM_HEALTH_PATH"], !path.isEmpty {
             guard path.hasPrefix("/") else {
                 throw .configuration("TASKSHIM_HEALTH_PATH=\(path) is not a path.", hint: "Start it with a slash, for example /healthz.")

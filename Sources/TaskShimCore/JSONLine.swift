@@ -43,6 +43,11 @@ public struct JSONLine: Sendable {
 
     public var string: String { text + "}" }
 
+    /// Room for `count` bytes of text, to build a long line without growing it step by step.
+    public mutating func reserveCapacity(_ count: Int) {
+        text.reserveCapacity(count)
+    }
+
     /// A JSON number for a finite double; `null` for NaN and infinities, which JSON cannot express.
     public static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }

@@ -21,7 +21,12 @@ public enum JSONValue: Sendable, Equatable, Decodable {
 
     /// Parses `data`; nil when it is not JSON.
     public static func parse(_ data: Data) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: data)
+        JSONParser.parse(data)
+    }
+
+    /// Whether `data` is one JSON value, checked without building it.
+    public static func isValid(_ data: Data) -> Bool {
+        JSONParser.isValid(data)
     }
 
     public subscript(_ key: String) -> JSONValue? {

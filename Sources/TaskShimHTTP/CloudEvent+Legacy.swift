@@ -126,7 +126,7 @@ extension CloudEvent {
         let subject = attributes["subject"]
         let joined = subject.map { "\(path)/\($0)" } ?? path
         var resource = JSONValue.string(joined)
-        var data = self.data ?? .null
+        var data = dataValue ?? .null
         switch service {
         case "pubsub.googleapis.com":
             resource = .object(["service": .string(service), "name": .string(path), "type": .string(Self.pubSubMessageType)])

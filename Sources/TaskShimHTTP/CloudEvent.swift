@@ -15,6 +15,14 @@ public struct CloudEvent: Sendable, Equatable {
     public var data: JSONValue?
     /// Binary data, base64-encoded (`data_base64`).
     public var dataBase64: String?
+    /// JSON data as it arrived in binary mode: checked, not parsed (the handler gets it spliced into
+    /// the structured event as it is).
+    var dataJSON: Data?
+
+    /// The data as a value, parsing JSON data that arrived as bytes.
+    public var dataValue: JSONValue? {
+        data ?? dataJSON.flatMap(JSONValue.parse)
+    }
 
     public var id: String { attributes["id"] ?? "" }
     public var type: String { attributes["type"] ?? "" }
@@ -25,10 +33,16 @@ public struct CloudEvent: Sendable, Equatable {
 
     /// The event in structured mode: one JSON object.
     public var json: String {
-        var object: [String: JSONValue] = attributes.mapValues { .string($0) }
-        if let data { object["data"] = data }
-        if let dataBase64 { object["data_base64"] = .string(dataBase64) }
-        return JSONValue.object(object).encoded
+        var line = JSONLine()
+        line.reserveCapacity(64 + attributes.count * 40 + (dataJSON?.count ?? 0))
+        for name in attributes.keys.sorted() { line.add(name, attributes[name]!) }
+        if let dataJSON {
+            line.add("data", rawJSON: String(decoding: dataJSON, as: UTF8.self))
+        } else if let data {
+            line.add("data", rawJSON: data.encoded)
+        }
+        if let dataBase64 { line.add("data_base64", dataBase64) }
+        return line.string
     }
 
     /// Why a request is not a valid CloudEvent; answered 400.
@@ -41,7 +55,7 @@ public struct CloudEvent: Sendable, Equatable {
     public static func decode(headers: HTTPHeaders, body: Data) throws(Malformed) -> [CloudEvent]? {
         func header(_ name: String) -> String? { headers.first(name: name) }
         let contentType = header("content-type")
-        let mediaType = contentType.map { $0.split(separator: ";").first.map { $0.trimmed.lowercased() } ?? "" }
+        let mediaType = contentType.map(Self.mediaType)
         if mediaType == "application/cloudevents+json" {
             guard let value = JSONValue.parse(body) else { throw Malformed(description: "the structured CloudEvent is not JSON") }
             return [try structured(value)]
@@ -52,17 +66,19 @@ public struct CloudEvent: Sendable, Equatable {
         }
         guard header("ce-specversion") != nil else { return nil }
         var attributes: [String: String] = [:]
+        attributes.reserveCapacity(8)
         for (name, value) in headers {
-            let lower = name.lowercased()
-            guard lower.hasPrefix("ce-"), lower.count > 3 else { continue }
-            attributes[String(lower.dropFirst(3))] = value.percentDecoded  // HTTP binding 3.1.3.2
+            // Only ce-* names are lowercased (most headers are not, and lowercasing allocates).
+            let utf8 = name.utf8
+            guard utf8.count > 3, utf8.starts(with: "ce-".utf8, by: { $0 | 0x20 == $1 }) else { continue }
+            attributes[String(name.lowercased().dropFirst(3))] = value.percentDecoded  // HTTP binding 3.1.3.2
         }
         if let contentType { attributes["datacontenttype"] = contentType }
         var event = CloudEvent(attributes: attributes)
         if !body.isEmpty {
             if mediaType.map(isJSON) ?? true {
-                guard let value = JSONValue.parse(body) else { throw Malformed(description: "the event data is not the JSON its content type says") }
-                event.data = value
+                guard JSONValue.isValid(body) else { throw Malformed(description: "the event data is not the JSON its content type says") }
+                event.dataJSON = body
             } else if mediaType?.hasPrefix("text/") == true {
                 event.data = .string(String(decoding: body, as: UTF8.self))
             } else {
@@ -105,6 +121,14 @@ public struct CloudEvent: Sendable, Equatable {
         if let time = attributes["time"], Timestamp.parse(time) == nil {
             throw Malformed(description: "time \(time) is not an RFC 3339 timestamp")
         }
+    }
+
+    /// `application/json` from `Application/JSON; charset=utf-8`; as it is when already plain.
+    static func mediaType(_ contentType: String) -> String {
+        if !contentType.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == 0x20 || (0x41...0x5A).contains($0) }) {
+            return contentType
+        }
+        return contentType.split(separator: ";").first.map { $0.trimmed.lowercased() } ?? ""
     }
 
     static func isJSON(_ mediaType: String) -> Bool {

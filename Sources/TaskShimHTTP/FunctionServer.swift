@@ -38,6 +38,9 @@ public final class FunctionServer: Sendable {
         public var idleTimeout: Duration = .seconds(60)
         /// From a request's head to the end of its body; past it, 408 and the connection closed.
         public var readTimeout: Duration = .seconds(60)
+        /// Event-loop threads; each connection and its requests stay on one. The default is the
+        /// CPUs this process may use (the cgroup quota counts: 1 on a 1-vCPU Cloud Run instance).
+        public var threads = System.coreCount
         public var drainTimeout: Duration = .seconds(8)
         /// A path answered 200 by the server itself (503 while draining) for load-balancer and
         /// container health checks, instead of running the function; nil: every path is the function's.
@@ -66,7 +69,7 @@ public final class FunctionServer: Sendable {
     /// Serves until the calling task is cancelled, then drains and returns. `onListening` gets the bound
     /// port (useful with port 0).
     public func run(onListening: @Sendable (Int) -> Void = { _ in }) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let server = self
         let channel: Channel
         do {
