@@ -27,9 +27,19 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
 
     private let executor: EventLoopTaskExecutor
 
-    init(server: FunctionServer, executor: EventLoopTaskExecutor) {
+    /// How answers go out: HTTP/1.x bytes on a connection, or response parts on an HTTP/2 stream
+    /// (NIO's codec turns them into frames).
+    enum Framing {
+        case bytes
+        case parts
+    }
+
+    private let framing: Framing
+
+    init(server: FunctionServer, executor: EventLoopTaskExecutor, framing: Framing) {
         self.server = server
         self.executor = executor
+        self.framing = framing
     }
 
     /// Parts of pipelined requests that arrived while one is running, in order. Kept here rather than
@@ -80,7 +90,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
                 refuse(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large: at most \(FunctionServer.maxHeaderFields) fields\n", context: context)
             } else if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 refuseTooLarge(context: context)
-            } else if requestHead.version.minor >= 1, requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+            } else if framing == .bytes, requestHead.version.minor >= 1, requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
                 // curl and others wait for this before sending a large body.
                 var buffer = context.channel.allocator.buffer(capacity: 32)
                 buffer.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
@@ -202,6 +212,22 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     private func write(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext, close: Bool = false) {
+        if framing == .parts {
+            // One stream per request: ending the response ends the stream; the connection stays.
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: answer.contentType.description)
+            for (name, value) in answer.headers { headers.add(name: name.description, value: value) }
+            headers.add(name: "Content-Length", value: String(answer.body.count))
+            context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: request.version, status: answer.status, headers: headers))),
+                          promise: nil)
+            if request.method != .HEAD {
+                var buffer = context.channel.allocator.buffer(capacity: answer.body.count)
+                buffer.writeBytes(answer.body)
+                context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+            }
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            return
+        }
         let keepAlive = request.isKeepAlive && !close
         var buffer = context.channel.allocator.buffer(capacity: 160 + answer.body.count)
         answer.encode(for: request, keepAlive: keepAlive, into: &buffer)

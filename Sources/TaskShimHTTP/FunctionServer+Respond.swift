@@ -170,12 +170,20 @@ struct RequestLog: Sendable {
             "status": .stringConvertible(status),
             "requestSize": .string(String(bodySize)),
             "responseSize": .string(String(responseSize)),
-            "latency": .string(String(Double(seconds) + Double(attoseconds / 1_000_000_000) / 1e9) + "s"),
-            "protocol": .string("HTTP/\(head.version.major).\(head.version.minor)"),
+            "latency": .string(Self.duration(seconds: seconds, nanoseconds: attoseconds / 1_000_000_000)),
+            "protocol": .string(head.version.major >= 2 ? "HTTP/\(head.version.major)" : "HTTP/\(head.version.major).\(head.version.minor)"),
         ]
         if let userAgent = head.headers.first(name: "User-Agent") { fields["userAgent"] = .string(userAgent) }
         let forwarded = head.headers.first(name: "X-Forwarded-For")?.split(separator: ",").first.map { $0.trimmed }
         if let address = forwarded ?? remoteAddress { fields["remoteIp"] = .string(address) }
         return .dictionary(fields)
+    }
+
+    /// A protobuf Duration as JSON: decimal seconds with up to nine digits, `"0.000092598s"`.
+    static func duration(seconds: Int64, nanoseconds: Int64) -> String {
+        var fraction = String(nanoseconds)
+        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return fraction.isEmpty ? "\(seconds)s" : "\(seconds).\(fraction)s"
     }
 }

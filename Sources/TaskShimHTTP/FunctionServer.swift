@@ -80,12 +80,8 @@ public final class FunctionServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 4)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        // The request decoder only: FunctionRequestHandler writes responses as bytes
-                        // (every header is one of ours), answers parse errors, keeps pipelined requests
-                        // in order.
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                        try channel.pipeline.syncOperations.addHandler(
-                            FunctionRequestHandler(server: server, executor: EventLoopTaskExecutor(channel.eventLoop)))
+                        // HTTP/1.1, or HTTP/2 with prior knowledge (h2c), told apart by the first bytes.
+                        try channel.pipeline.syncOperations.addHandler(ProtocolDetector(server: server))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

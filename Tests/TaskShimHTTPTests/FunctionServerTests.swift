@@ -330,4 +330,49 @@ struct FunctionServerTests {
             #expect(lines[3].hasPrefix("b'HTTP/1.1 200 OK") && lines[3].hasSuffix("hello'"), "\(lines[3])")
         }
     }
+
+    /// curl with HTTP/2 prior knowledge (h2c), as Cloud Run's "HTTP/2 end-to-end" connects.
+    func curlH2(_ arguments: [String]) async throws -> ProcessResult {
+        try await runProcessAsync("/usr/bin/curl", ["-s", "--http2-prior-knowledge"] + arguments)
+    }
+
+    @Test func h2cIsServedOnTheSamePortAsHTTP1() async throws {
+        let handler = ScriptedHandler { invocation in
+            try await Task.sleep(for: .milliseconds(600))
+            return invocation.payload
+        }
+        try await serving(handler, configure: { $0.maxBodyBytes = 1000 }) { base in
+            let echoed = try await curlH2(["-d", "over h2", "-w", "\\n%{http_version} %{http_code}", base + "/x"])
+            #expect(echoed.stdoutLines == ["over h2", "2 200"], "\(echoed.stdout)\(echoed.stderr)")
+            // Five requests as five streams of one connection, served at once.
+            let start = ContinuousClock.now
+            let urls = (0..<5).map { base + "/\($0)" }
+            let parallel = try await curlH2(["--parallel", "--parallel-immediate", "-w", "%{http_version} %{http_code} %{num_connects}\\n"]
+                                            + urls.flatMap { ["-d", "x", $0] })
+            #expect(parallel.stdout.components(separatedBy: "2 200").count - 1 == 5, "\(parallel.stdout)")
+            #expect(ContinuousClock.now - start < .milliseconds(2500), "five 0.6 s requests at once, not one after another (3 s)")
+            let tooLarge = try await curlH2(["-d", String(repeating: "a", count: 5000), "-w", "%{http_code}", "-o", "/dev/null", base + "/big"])
+            #expect(tooLarge.stdout == "413")
+            let favicon = try await curlH2(["-w", "%{http_code}", "-o", "/dev/null", base + "/favicon.ico"])
+            #expect(favicon.stdout == "404")
+            // And HTTP/1.1 on the same port.
+            let plain = try await HTTPClient().send(HTTPRequest(method: "POST", url: base + "/y", body: Data("h1".utf8)))
+            #expect(String(decoding: plain.body, as: UTF8.self) == "h1")
+        }
+        #expect(handler.calls == 7)
+    }
+
+    @Test func aConnectionThatSendsNothingIsClosedAfterTheIdleTimeout() async throws {
+        try await serving(echo(), configure: { $0.idleTimeout = .milliseconds(300) }) { base in
+            let port = String(base.split(separator: ":").last!)
+            let script = """
+                import socket, sys, time
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+                start = time.monotonic()
+                print("closed" if s.recv(1) == b"" else "data", round(time.monotonic() - start))
+                """
+            let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
+            #expect(result.stdoutLines == ["closed 0"], "\(result.stdout)\(result.stderr)")
+        }
+    }
 }

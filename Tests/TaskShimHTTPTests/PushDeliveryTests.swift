@@ -192,7 +192,11 @@ struct PushDeliveryTests {
         #expect(request["responseSize"] as? String == "5")
         #expect(request["userAgent"] as? String == "Google-Cloud-Scheduler")
         #expect(request["remoteIp"] as? String == "127.0.0.1")
-        #expect((request["latency"] as? String)?.hasSuffix("s") == true)
+        let latency = try #require(request["latency"] as? String)
+        #expect(latency.wholeMatch(of: /[0-9]+(\.[0-9]{1,9})?s/) != nil, "a protobuf Duration: \(latency)")
+        #expect(RequestLog.duration(seconds: 0, nanoseconds: 92_598) == "0.000092598s")
+        #expect(RequestLog.duration(seconds: 2, nanoseconds: 500_000_000) == "2.5s")
+        #expect(RequestLog.duration(seconds: 1, nanoseconds: 0) == "1s")
         let labels = try #require(object["logging.googleapis.com/labels"] as? [String: Any])
         #expect(labels["execution_id"] as? String == "exec-42")
     }
