@@ -71,7 +71,9 @@ public struct CloudEvent: Sendable, Equatable {
             // Only ce-* names are lowercased (most headers are not, and lowercasing allocates).
             let utf8 = name.utf8
             guard utf8.count > 3, utf8.starts(with: "ce-".utf8, by: { $0 | 0x20 == $1 }) else { continue }
-            attributes[String(name.lowercased().dropFirst(3))] = value.percentDecoded  // HTTP binding 3.1.3.2
+            // Header names are ASCII: lowercase the attribute name byte by byte (short ones stay inline).
+            let key = String(decoding: utf8.dropFirst(3).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            attributes[key] = value.percentDecoded  // HTTP binding 3.1.3.2
         }
         if let contentType { attributes["datacontenttype"] = contentType }
         var event = CloudEvent(attributes: attributes)

@@ -19,6 +19,7 @@ extension FunctionServer {
             invocation.traceID = trace.traceID
             invocation.spanID = trace.spanID
         }
+        invocation.attributes.reserveCapacity(8)
         invocation.attributes["http_method"] = head.method.rawValue
         invocation.attributes["http_path"] = path
         let request = RequestLog(head: head, bodySize: body.count, remoteAddress: remoteAddress)
