@@ -32,17 +32,57 @@ public struct CloudEvent: Sendable, Equatable {
     static let required = ["specversion", "id", "source", "type"]
 
     /// The event in structured mode: one JSON object.
-    public var json: String {
-        var line = JSONLine()
-        line.reserveCapacity(64 + attributes.count * 40 + (dataJSON?.count ?? 0))
-        for name in attributes.keys.sorted() { line.add(name, attributes[name]!) }
-        if let dataJSON {
-            line.add("data", rawJSON: String(decoding: dataJSON, as: UTF8.self))
-        } else if let data {
-            line.add("data", rawJSON: data.encoded)
+    public var json: String { String(decoding: jsonData, as: UTF8.self) }
+
+    /// ``json`` as bytes, written directly: the handler's payload for every event.
+    public var jsonData: Data {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + attributes.count * 48 + (dataJSON?.count ?? 0))
+        out.append(UInt8(ascii: "{"))
+        func member(_ name: String) {
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            Self.appendQuoted(name, to: &out)
+            out.append(UInt8(ascii: ":"))
         }
-        if let dataBase64 { line.add("data_base64", dataBase64) }
-        return line.string
+        for name in attributes.keys.sorted() {
+            member(name)
+            Self.appendQuoted(attributes[name]!, to: &out)
+        }
+        if let dataJSON {
+            member("data")
+            out.append(contentsOf: dataJSON)
+        } else if let data {
+            member("data")
+            out.append(contentsOf: data.encoded.utf8)
+        }
+        if let dataBase64 {
+            member("data_base64")
+            Self.appendQuoted(dataBase64, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return Data(out)
+    }
+
+    /// `value` as a JSON string, escaped as RFC 8259 requires.
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                        digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     /// Why a request is not a valid CloudEvent; answered 400.

@@ -62,7 +62,7 @@ extension FunctionServer {
             for event in events {
                 var one = invocation
                 one.trigger = .cloudEvent
-                one.payload = Data(event.json.utf8)
+                one.payload = event.jsonData
                 one.idempotencyKey = event.id
                 if let time = event.time.flatMap(Timestamp.parse) { one.logicalTime = time }
                 one.attributes["ce_id"] = event.id
