@@ -11,7 +11,7 @@ before and after each run; then runs `runtime serve` under load for --memory-sec
 its RSS every 10 s (memory must stay flat). Never gates anything; exits non-zero only when a program
 fails to start.
 
-Usage: bench/http_serve.py [--duration 15] [--connections 32] [--threads 2] [--memory-seconds 60]
+Usage: bench/http_serve.py [--duration 15] [--connections 32] [--threads 2] [--rounds 3] [--memory-seconds 60]
 Environment: RUNTIME=/path/to/runtime (default .build-static/release/runtime, rebuilt first).
 Needs: wrk and nginx (apt-get install wrk nginx-light), functions-framework (pip). See bench/README.md.
 """
@@ -94,6 +94,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-seconds", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round is reported")
     args = parser.parse_args()
     for tool in ["wrk", "nginx"]:
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
@@ -139,23 +140,44 @@ http {{
 
     tables = []
     for signature, script in [("http", post), ("cloudevent", cloudevent)]:
-        results = []
-        port = free_port()
-        env = {"PATH": os.environ["PATH"], "PORT": str(port), "FUNCTION_TARGET": "echo", "FUNCTION_SIGNATURE_TYPE": signature,
-               "TASKSHIM_LOG_FORMAT": "json", "LOG_LEVEL": "warning"}
-        results.append(measure("runtime serve", [runtime, "serve"], port, env, args, str(script)))
+        def runtime_spec(name, extra):
+            def start():
+                port = free_port()
+                env = {"PATH": os.environ["PATH"], "PORT": str(port), "FUNCTION_TARGET": "echo",
+                       "FUNCTION_SIGNATURE_TYPE": signature, "TASKSHIM_LOG_FORMAT": "json", "LOG_LEVEL": "warning", **extra}
+                return [runtime, "serve"], port, env, None
+            return name, start
+
+        def python_spec():
+            def start():
+                port, command = python_ff("echo" if signature == "http" else "accept", signature)
+                return command, port, dict(os.environ), scratch
+            return "python functions-framework", start
+
+        def nginx_spec():
+            return "nginx fixed 200 (floor)", lambda: (["nginx", "-c", str(nginx_conf), "-p", str(scratch)], nginx_port,
+                                                        dict(os.environ), None)
+
         # One event-loop thread (a 1-vCPU instance) beside the default (one per core, here shared with wrk).
-        port = free_port()
-        env = dict(env, PORT=str(port), TASKSHIM_SERVE_THREADS="1")
-        results.append(measure("runtime serve, 1 thread", [runtime, "serve"], port, env, args, str(script)))
-        port, command = python_ff("echo" if signature == "http" else "accept", signature)
-        results.append(measure("python functions-framework", command, port, dict(os.environ), args, str(script), cwd=scratch))
-        results.append(measure("nginx fixed 200 (floor)", ["nginx", "-c", str(nginx_conf), "-p", str(scratch)], nginx_port,
-                               dict(os.environ), args, str(script)))
+        specs = [runtime_spec("runtime serve", {}), runtime_spec("runtime serve, 1 thread", {"TASKSHIM_SERVE_THREADS": "1"}),
+                 python_spec(), nginx_spec()]
+        # Rounds interleave the servers, so a slow patch of the machine touches them all; each
+        # server's figures are those of its median round by requests/s.
+        rounds = {name: [] for name, _ in specs}
+        for _ in range(args.rounds):
+            for name, start in specs:
+                command, port, env, cwd = start()
+                _, figures = measure(name, command, port, env, args, str(script), cwd=cwd)
+                if figures:
+                    rounds[name].append(figures)
+        results = []
+        for name, _ in specs:
+            runs = sorted(rounds[name], key=lambda figures: figures[0])
+            results.append((name, runs[len(runs) // 2] if runs else None))
         tables.append((signature, results))
 
     print(f"http serve benchmark  {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  {os.cpu_count()} cores")
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, median of {args.rounds} interleaved rounds")
     ours = None
     for signature, results in tables:
         print()
