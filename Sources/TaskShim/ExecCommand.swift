@@ -105,11 +105,12 @@ struct ExecCommand: AsyncParsableCommand {
         Self.addCloudRunTask(io.environment, to: &prepared)
         let invocation = prepared
         let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
-        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
+        let dependencies = try Dependencies(environment: io.environment, logger: logger)
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
 
         if testConnection {
             let context = HandlerContext(logger: runner.invocationLogger(handler, invocation), environment: io.environment,
-                                         secrets: secrets, output: io.standardOutput)
+                                         secrets: secrets, output: io.standardOutput, dependencies: dependencies)
             let checks: [ConnectionCheck]
             do { checks = try await handler.testConnections(context: context) } catch { throw .wrapping(error) }
             for check in checks {

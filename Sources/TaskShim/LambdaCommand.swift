@@ -62,7 +62,8 @@ struct LambdaCommand: AsyncParsableCommand {
             try? await api.initializationFailed(LambdaErrorBody(error))
             throw error
         }
-        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput)
+        let dependencies = try Dependencies(environment: io.environment, logger: logger)
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
         let loop = LambdaLoop(api: api, runner: runner, logger: logger, streaming: streaming)
         let limit = maxInvocations
 

@@ -69,7 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         await Platform.detect(environment).addingECSTaskMetadata(environment).log(to: logger, level: .info)
         let secrets = try SecretsProviders.make(environment: environment, redactor: redactor)
-        let runner = Runner(logger: logger, environment: environment, secrets: secrets, output: io.standardOutput)
+        let dependencies = try Dependencies(environment: environment, logger: logger)
+        let runner = Runner(logger: logger, environment: environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
         let server = FunctionServer(handler: resolved, runner: runner, logger: logger, configuration: configuration)
         let (result, signal) = await SignalWatcher.cancelling { () -> Result<Void, TaskShimError> in
             do { return .success(try await server.run()) } catch { return .failure(.wrapping(error)) }

@@ -11,13 +11,16 @@ public struct HandlerContext: Sendable {
     public var output: any LineWriter
     /// Counters for the run-summary line.
     public var metrics: RunMetrics
+    /// Circuit breakers and retry budgets per dependency, shared by the process's runs.
+    public var dependencies: Dependencies
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
-                metrics: RunMetrics = RunMetrics()) {
+                metrics: RunMetrics = RunMetrics(), dependencies: Dependencies = Dependencies()) {
         self.logger = logger
         self.environment = environment
         self.secrets = secrets
         self.output = output
         self.metrics = metrics
+        self.dependencies = dependencies
     }
 }

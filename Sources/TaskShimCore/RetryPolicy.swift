@@ -30,27 +30,49 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Runs `operation` until it succeeds, throws an error `shouldRetry` rejects, runs out of attempts,
-    /// or the next wait would end after `deadline`. `onRetry` hears each failure that will be retried.
+    /// or the next wait would end after `deadline`. With a `budget`, each retry must be paid for from
+    /// it (no tokens: no retry); with a `breaker`, every attempt asks it first, so an open breaker ends
+    /// the loop at once with its own error. `retryAfter` is the server's wish (`Retry-After`), waited
+    /// instead of a shorter jittered delay. `onRetry` hears each failure that will be retried.
     public func run<T: Sendable>(
         deadline: Date? = nil,
+        budget: RetryBudget? = nil,
+        breaker: CircuitBreaker? = nil,
         shouldRetry: @Sendable (any Error) -> Bool,
+        isTimeout: @Sendable (any Error) -> Bool = { _ in false },
+        retryAfter: @Sendable (any Error) -> Duration? = { _ in nil },
         onRetry: @Sendable (_ attempt: Int, _ delay: Duration, _ error: any Error) -> Void = { _, _, _ in },
+        sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         _ operation: @Sendable (_ attempt: Int) async throws -> T
     ) async throws -> T {
         var generator = SystemRandomNumberGenerator()
         var attempt = 1
+        var paid: Int?
         while true {
             do {
-                return try await operation(attempt)
+                let value: T
+                if let breaker {
+                    value = try await breaker.run { try await operation(attempt) }
+                } else {
+                    value = try await operation(attempt)
+                }
+                budget?.recordSuccess(retryCost: paid)
+                return value
             } catch {
-                guard attempt < maxAttempts, shouldRetry(error) else { throw error }
-                let wait = delay(after: attempt, using: &generator)
+                // An open breaker is an answer, not a failure to retry.
+                guard attempt < maxAttempts, shouldRetry(error), !(breaker.map { $0.currentState == .open } ?? false) else { throw error }
+                var wait = delay(after: attempt, using: &generator)
+                if let wished = retryAfter(error), wished > wait { wait = min(wished, maxDelay * 4) }
                 if let deadline {
                     let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
                     if Date().addingTimeInterval(seconds) >= deadline { throw error }
                 }
+                if let budget {
+                    guard let cost = budget.acquireRetry(afterTimeout: isTimeout(error)) else { throw error }
+                    paid = cost
+                }
                 onRetry(attempt, wait, error)
-                try await Task.sleep(for: wait)
+                try await sleep(wait)
                 attempt += 1
             }
         }

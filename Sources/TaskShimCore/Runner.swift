@@ -16,13 +16,16 @@ public struct Runner: Sendable {
     public var environment: Environment
     public var secrets: any SecretsProvider
     public var output: any LineWriter
+    public var dependencies: Dependencies
     private let deadlines = DeadlineClock()
 
-    public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter) {
+    public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
+                dependencies: Dependencies = Dependencies()) {
         self.logger = logger
         self.environment = environment
         self.secrets = secrets
         self.output = output
+        self.dependencies = dependencies
     }
 
     /// The logger for one invocation, carrying its identifiers on every line.
@@ -48,7 +51,7 @@ public struct Runner: Sendable {
         let logger = invocationLogger(handler, invocation)
         let metrics = RunMetrics()
         let context = HandlerContext(logger: logger, environment: environment, secrets: secrets,
-                                     output: output, metrics: metrics)
+                                     output: output, metrics: metrics, dependencies: dependencies)
         let clock = ContinuousClock()
         let start = clock.now
         var outcome: Outcome

@@ -24,7 +24,7 @@ struct SQLTelemetryHandlerTests {
     }
 
     func run(file: String, environment: [String: String], dryRun: Bool = false, payload: String = "",
-             interval: DateInterval? = window) async -> Run {
+             interval: DateInterval? = window, dependencies: Dependencies = Dependencies()) async -> Run {
         let output = MemoryLineWriter(), logs = MemoryLineWriter()
         let env = Environment(environment)
         let redactor = Redactor()
@@ -32,7 +32,7 @@ struct SQLTelemetryHandlerTests {
         let logger = LogSetup(format: .json, level: .debug, writer: logs, redactor: redactor).makeLogger(label: "test")
         let metrics = RunMetrics()
         let context = HandlerContext(logger: logger, environment: env, secrets: EnvironmentSecrets(environment: env, redactor: redactor),
-                                     output: output, metrics: metrics)
+                                     output: output, metrics: metrics, dependencies: dependencies)
         let invocation = Invocation(payload: Data(payload.utf8), trigger: .command, dataInterval: interval, requestID: "req", dryRun: dryRun)
         let result: Result<Data, TaskShimError>
         do { result = .success(try await SQLTelemetryHandler(file: file).handle(invocation, context: context)) } catch {
@@ -99,6 +99,30 @@ struct SQLTelemetryHandlerTests {
         #expect(Array(keys[0..<3]) == Array(keys[3..<6]))
         #expect(Set(keys[0..<3]).count == 3)
         #expect(keys[0] == "edge:2026-11-22T08:00:00Z/2026-11-22T09:00:00Z:1")
+    }
+
+    @Test func anEndpointThatKeepsFailingOpensItsBreakerAndLaterRunsFailFast() async throws {
+        let (directory, database, sql) = try await fixture(rows: 5)
+        let receiver = try await RecordingReceiver.start(statuses: ["503"])
+        var breaker = CircuitBreaker.Configuration()
+        breaker.minimumCalls = 3
+        breaker.openDuration = .seconds(3600)  // still open for the second run, however slow the machine
+        let breakerLog = MemoryLineWriter()
+        let dependencies = Dependencies(breaker: breaker, logger: LogSetup(format: .json, level: .info, writer: breakerLog, redactor: Redactor())
+            .makeLogger(label: "taskshim.dependencies"))
+        let environment = ["DATABASE_URL": "sqlite:\(database)", "TELEMETRY_URL": receiver.url, "TASKSHIM_RETRY_BASE_MS": "10",
+                           "TASKSHIM_HTTP_ATTEMPTS": "10"]
+        let first = await run(file: sql, environment: environment, dependencies: dependencies)
+        guard case .failure(let error) = first.result else { Issue.record("the first run succeeded against a 503 endpoint"); return }
+        #expect(error.status == .temporaryFailure)
+        #expect(receiver.requests.count == 3, "the third 503 opens the breaker: no fourth call")
+        #expect(breakerLog.lines.contains { $0.contains("circuit breaker opened") && $0.contains("\"to\":\"open\"") })
+        // The next run (a Lambda warm start, the next request of runtime serve) fails at once.
+        let second = await run(file: sql, environment: environment, dependencies: dependencies)
+        guard case .failure(let fast) = second.result else { Issue.record("the second run succeeded"); return }
+        #expect(fast.message.contains("circuit breaker for http://127.0.0.1:\(receiver.port) is open"), "\(fast.message)")
+        #expect(receiver.requests.count == 3)
+        _ = directory
     }
 
     @Test func a503IsRetriedWithTheSameBatchAndKey() async throws {

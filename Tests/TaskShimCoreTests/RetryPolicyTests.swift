@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TaskShimCore
 
@@ -75,5 +76,73 @@ struct RetryPolicyTests {
             if delay > .milliseconds(600) { seenLarge = true }
         }
         #expect(seenSmall && seenLarge)
+    }
+}
+
+/// Retries with a budget, a breaker and the server's Retry-After, with the waits recorded instead of slept.
+struct RetryPolicyResilienceTests {
+    final class Waits: Sendable {
+        private let list = Mutex<[Duration]>([])
+        var all: [Duration] { list.withLock { $0 } }
+        var sleep: @Sendable (Duration) async throws -> Void { { wait in self.list.withLock { $0.append(wait) } } }
+    }
+
+    @Test func anEmptyBudgetStopsRetryingSoLoadDoesNotMultiply() async {
+        var configuration = RetryBudget.Configuration()
+        configuration.capacity = 10
+        let budget = RetryBudget(configuration: configuration)
+        let policy = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(1))
+        let calls = Counter(), waits = Waits()
+        for _ in 0..<3 {
+            await #expect(throws: TaskShimError.self) {
+                try await policy.run(budget: budget, shouldRetry: { _ in true }, sleep: waits.sleep) { _ in
+                    _ = calls.next()
+                    throw TaskShimError.temporary("down")
+                }
+            }
+        }
+        // 10 tokens pay for two retries in all; without the budget this would be 15 calls.
+        #expect(calls.count == 5)
+        #expect(waits.all.count == 2)
+    }
+
+    @Test func anOpenBreakerEndsTheRetriesAtOnce() async {
+        var configuration = CircuitBreaker.Configuration()
+        configuration.minimumCalls = 3
+        let breaker = CircuitBreaker(name: "api.example.com", configuration: configuration)
+        let policy = RetryPolicy(maxAttempts: 10, baseDelay: .milliseconds(1))
+        let calls = Counter(), waits = Waits()
+        do {
+            _ = try await policy.run(breaker: breaker, shouldRetry: { _ in true }, sleep: waits.sleep) { _ -> Int in
+                _ = calls.next()
+                throw TaskShimError.temporary("503 from api.example.com")
+            }
+            Issue.record("no error")
+        } catch {
+            #expect(calls.count == 3, "the third failure opens the breaker; no fourth call")
+            #expect((error as? TaskShimError)?.status == .temporaryFailure)
+        }
+        do {
+            _ = try await policy.run(breaker: breaker, shouldRetry: { _ in true }, sleep: waits.sleep) { _ in calls.next() }
+        } catch {
+            #expect((error as? TaskShimError)?.message.contains("circuit breaker for api.example.com is open") == true, "\(error)")
+        }
+        #expect(calls.count == 3, "the open breaker failed the next run without calling")
+    }
+
+    @Test func retryAfterIsWaitedWhenLongerButNeverPastTheDeadline() async throws {
+        let policy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .seconds(2))
+        let calls = Counter(), waits = Waits()
+        let result = try await policy.run(shouldRetry: { _ in true }, retryAfter: { _ in .seconds(3) }, sleep: waits.sleep) { attempt in
+            if calls.next() == 1 { throw TaskShimError.temporary("429") }
+            return attempt
+        }
+        #expect(result == 2)
+        #expect(waits.all == [.seconds(3)])
+        await #expect(throws: TaskShimError.self) {
+            try await policy.run(deadline: Date().addingTimeInterval(1), shouldRetry: { _ in true }, retryAfter: { _ in .seconds(30) },
+                                 sleep: waits.sleep) { _ -> Int in throw TaskShimError.temporary("429") }
+        }
+        #expect(waits.all.count == 1, "a wait past the deadline is not started")
     }
 }

@@ -115,7 +115,7 @@ public struct SQLTelemetryHandler: Handler {
             sender = TelemetrySender(
                 client: makeHTTPClient(configuration), endpoint: endpoint, apiKey: apiKey,
                 policy: RetryPolicy(maxAttempts: configuration.attempts, baseDelay: configuration.retryBase),
-                deadline: invocation.deadline, logger: logger)
+                deadline: invocation.deadline, logger: logger, dependencies: context.dependencies)
         }
 
         // The same window and stream give the same keys on every rerun, so an endpoint that honours

@@ -3,7 +3,8 @@ import Logging
 import TaskShimCore
 import TaskShimClients
 
-/// POSTs batches of records as `{"records":[...]}`, retrying what may succeed later.
+/// POSTs batches of records as `{"records":[...]}`, retrying what may succeed later, through the
+/// endpoint host's circuit breaker and retry budget.
 public struct TelemetrySender: Sendable {
     let client: HTTPClient
     let endpoint: String
@@ -11,14 +12,17 @@ public struct TelemetrySender: Sendable {
     let policy: RetryPolicy
     let deadline: Date?
     let logger: Logger
+    let dependencies: Dependencies
 
-    public init(client: HTTPClient, endpoint: String, apiKey: String?, policy: RetryPolicy, deadline: Date?, logger: Logger) {
+    public init(client: HTTPClient, endpoint: String, apiKey: String?, policy: RetryPolicy, deadline: Date?, logger: Logger,
+                dependencies: Dependencies = Dependencies()) {
         self.client = client
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.policy = policy
         self.deadline = deadline
         self.logger = logger
+        self.dependencies = dependencies
     }
 
     /// The request body for a batch.
@@ -41,7 +45,8 @@ public struct TelemetrySender: Sendable {
         let host = HTTPClient.host(of: endpoint)
         let logger = logger
         let count = records.count
-        try await policy.run(deadline: deadline, shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
+        try await policy.run(deadline: deadline, budget: dependencies.budget(for: host), breaker: dependencies.breaker(for: host),
+                             shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
                              onRetry: { attempt, delay, error in
                                  logger.warning("telemetry POST failed; retrying", metadata: [
                                      "http_attempt": .stringConvertible(attempt), "records": .stringConvertible(count),
