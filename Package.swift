@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(name: "runtime", dependencies: ["TaskShim", "CGlibcCompat"]),
         .target(name: "CGlibcCompat"),
 
-        .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore"]),
+        .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore", "TestSupport"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),

@@ -9,6 +9,8 @@ public struct TaskShimError: Error, Sendable, CustomStringConvertible, Equatable
     public var message: String
     /// What the user can do about it; empty when there is nothing to add.
     public var hint: String
+    /// How long the dependency asked to be left alone (an HTTP `Retry-After`), when it said.
+    public var retryAfter: Duration?
 
     public init(_ status: ExitStatus, _ message: String, hint: String = "") {
         self.status = status

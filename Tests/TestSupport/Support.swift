@@ -85,9 +85,19 @@ public struct ProcessResult: Sendable {
 
 /// Runs a program to completion with a clean environment plus `environment`. `whileRunning` is
 /// called with the child's pid once it has started (to signal it mid-run).
+///
+/// The child's standard streams are files, not pipes: tests start processes concurrently, and a
+/// long-lived child started at the same moment by another test can inherit the write end of a pipe,
+/// so reading it "to the end" would wait for that other child (seen: a minute, until a receiver
+/// went away). A file has no end to wait for; the exit is waited for instead.
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                        directory: String? = nil, input: Data? = nil,
                        whileRunning: (@Sendable (Int32) -> Void)? = nil) throws -> ProcessResult {
+    let streams = try TemporaryDirectory()
+    let outPath = streams.file("stdout"), errPath = streams.file("stderr"), inPath = streams.file("stdin")
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: inPath, contents: input ?? Data())
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -95,30 +105,24 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     env.merge(environment) { _, new in new }
     process.environment = env
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe(), err = Pipe(), inp = Pipe()
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    let inp = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
     process.standardOutput = out
     process.standardError = err
     process.standardInput = inp
     try process.run()
-    if let input { inp.fileHandleForWriting.write(input) }
-    try inp.fileHandleForWriting.close()
+    try? out.close()
+    try? err.close()
+    try? inp.close()
     if let whileRunning {
         let pid = process.processIdentifier
         onOwnThread { whileRunning(pid) }
     }
-    // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    onOwnThread {
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    waitForExit(process)
-    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    waitForExit(process, timeout: 300)
+    let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return ProcessResult(status: process.isRunning ? -1 : process.terminationStatus, stdout: stdout, stderr: stderr)
 }
 
 /// ``runProcess(_:_:environment:directory:input:whileRunning:)`` on a dispatch thread, for async tests:

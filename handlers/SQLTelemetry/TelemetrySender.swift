@@ -47,6 +47,7 @@ public struct TelemetrySender: Sendable {
         let count = records.count
         try await policy.run(deadline: deadline, budget: dependencies.budget(for: host), breaker: dependencies.breaker(for: host),
                              shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
+                             retryAfter: { ($0 as? TaskShimError)?.retryAfter },
                              onRetry: { attempt, delay, error in
                                  logger.warning("telemetry POST failed; retrying", metadata: [
                                      "http_attempt": .stringConvertible(attempt), "records": .stringConvertible(count),
@@ -65,8 +66,10 @@ public struct TelemetrySender: Sendable {
         case 200..<300:
             return
         case 408, 425, 429, 500..<600:
-            throw .temporary("The telemetry endpoint \(host) answered \(response.status)\(snippet(response)).",
-                             hint: "The endpoint is overloaded or down; the run can be retried.")
+            var error = TaskShimError.temporary("The telemetry endpoint \(host) answered \(response.status)\(snippet(response)).",
+                                                hint: "The endpoint is overloaded or down; the run can be retried.")
+            error.retryAfter = response.retryAfter()
+            throw error
         case 401, 403:
             throw TaskShimError(.noPermission, "The telemetry endpoint \(host) answered \(response.status)\(snippet(response)).",
                                 hint: "Check the API key in TELEMETRY_API_KEY.")
