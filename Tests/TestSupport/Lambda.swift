@@ -52,10 +52,7 @@ public final class LambdaEmulator: @unchecked Sendable {
         } == 0
     }
 
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        waitForExit(process)
-    }
+    deinit { reapInBackground(process) }
 }
 
 /// A `runtime lambda` process in the background, its output collected in a file.
@@ -112,10 +109,7 @@ public final class BackgroundRuntime: @unchecked Sendable {
         return stat[stat.index(close, offsetBy: 2)]
     }
 
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        TestSupport.waitForExit(process)
-    }
+    deinit { reapInBackground(process) }
 }
 
 /// Tests/Support/fake_runtime_api.py: a Runtime API that injects the faults a real emulator cannot

@@ -150,6 +150,21 @@ public func onOwnThread(_ body: @escaping @Sendable () -> Void) {
     thread.start()
 }
 
+/// Kills a child and waits for it on a thread of its own. Deinitializers run on whatever thread lets
+/// go last, often one of the cooperative pool's two: waiting there (up to a minute when Foundation is
+/// slow to notice the exit) froze every other test's timers and continuations.
+public func reapInBackground(_ process: Process) {
+    kill(process.processIdentifier, SIGKILL)
+    let box = UncheckedSendable(process)
+    onOwnThread { waitForExit(box.value) }
+}
+
+/// A value handed to another thread by a test that knows it is safe.
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}
+
 /// Polls until the child has exited. `Process.waitUntilExit()` spins a run loop that can hang when
 /// called from a Swift concurrency thread, so tests never call it.
 public func waitForExit(_ process: Process, timeout: TimeInterval = 60) {
@@ -239,10 +254,7 @@ public final class PortServer: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        waitForExit(process)
-    }
+    deinit { reapInBackground(process) }
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command.
