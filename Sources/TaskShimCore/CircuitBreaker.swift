@@ -162,8 +162,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(Int(max(0, value).rounded(.up)))
+        String(Int(max(0, duration.seconds).rounded(.up)))
     }
 
     /// The state machine, guarded by the mutex.

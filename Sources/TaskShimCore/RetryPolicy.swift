@@ -24,7 +24,7 @@ public struct RetryPolicy: Sendable {
     /// A random wait in `[0, delayCap(after: attempt)]`.
     public func delay<G: RandomNumberGenerator>(after attempt: Int, using generator: inout G) -> Duration {
         let cap = delayCap(after: attempt)
-        let nanos = cap.components.seconds * 1_000_000_000 + cap.components.attoseconds / 1_000_000_000
+        let nanos = cap.nanoseconds
         guard nanos > 0 else { return .zero }
         return .nanoseconds(Int64.random(in: 0...nanos, using: &generator))
     }
@@ -64,8 +64,7 @@ public struct RetryPolicy: Sendable {
                 var wait = delay(after: attempt, using: &generator)
                 if let wished = retryAfter(error), wished > wait { wait = min(wished, maxDelay * 4) }
                 if let deadline {
-                    let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-                    if Date().addingTimeInterval(seconds) >= deadline { throw error }
+                    if Date().addingTimeInterval(wait.seconds) >= deadline { throw error }
                 }
                 if let budget {
                     guard let cost = budget.acquireRetry(afterTimeout: isTimeout(error)) else { throw error }

@@ -31,10 +31,8 @@ public struct CloudEvent: Sendable, Equatable {
 
     static let required = ["specversion", "id", "source", "type"]
 
-    /// The event in structured mode: one JSON object.
-    public var json: String { String(decoding: jsonData, as: UTF8.self) }
-
-    /// ``json`` as bytes, written directly: the handler's payload for every event.
+    /// The event in structured mode, one JSON object, written directly as bytes: the handler's
+    /// payload for every event.
     public var jsonData: Data {
         var out: [UInt8] = []
         out.reserveCapacity(64 + attributes.count * 48 + (dataJSON?.count ?? 0))

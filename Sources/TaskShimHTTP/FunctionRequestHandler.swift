@@ -80,14 +80,14 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             // request open for ever (the idle timeout alone restarts with every byte).
             requestStarted = lastActivity
             // The timer fires at the latest then (with the default timeouts it is already due sooner).
-            let limit = lastActivity + timeAmount(server.configuration.readTimeout)
+            let limit = lastActivity + TimeAmount(server.configuration.readTimeout)
             if watchdogDeadline.map({ $0 > limit }) ?? true {
                 watchdog?.cancel()
                 arm(at: limit, context: context)
             }
             // Header bytes are bounded by the parser (80 KiB: 400); the number of fields here.
             if requestHead.headers.count > FunctionServer.maxHeaderFields {
-                refuse(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large: at most \(FunctionServer.maxHeaderFields) fields\n", context: context)
+                refuse(.requestHeaderFieldsTooLarge, "Request Header Fields Too Large: at most \(FunctionServer.maxHeaderFields) fields", context: context)
             } else if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 refuseTooLarge(context: context)
             } else if framing == .bytes, requestHead.version.minor >= 1, requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
@@ -152,18 +152,13 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         peer = context.channel.remoteAddress?.ipAddress
-        arm(at: lastActivity + timeAmount(server.configuration.idleTimeout), context: context)
+        arm(at: lastActivity + TimeAmount(server.configuration.idleTimeout), context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
         watchdogDeadline = nil
-    }
-
-    private func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     private func arm(at deadline: NIODeadline, context: ChannelHandlerContext) {
@@ -180,11 +175,11 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private func check(context: ChannelHandlerContext) {
         watchdogDeadline = nil
         let now = NIODeadline.now()
-        let idle = timeAmount(server.configuration.idleTimeout)
+        let idle = TimeAmount(server.configuration.idleTimeout)
         if let started = requestStarted {
-            let limit = started + timeAmount(server.configuration.readTimeout)
+            let limit = started + TimeAmount(server.configuration.readTimeout)
             if now >= limit {
-                refuse(.requestTimeout, "Request Timeout: the request did not arrive within \(server.configuration.readTimeout)\n", context: context)
+                refuse(.requestTimeout, "Request Timeout: the request did not arrive within \(server.configuration.readTimeout)", context: context)
                 return
             }
             arm(at: limit, context: context)
@@ -198,7 +193,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     private func refuseTooLarge(context: ChannelHandlerContext) {
-        refuse(.payloadTooLarge, "Payload Too Large: at most \(server.configuration.maxBodyBytes) bytes\n", context: context)
+        refuse(.payloadTooLarge, "Payload Too Large: at most \(server.configuration.maxBodyBytes) bytes", context: context)
     }
 
     /// Answers the request being read with `status` without running it, and closes the connection
@@ -208,7 +203,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         guard !refused, let requestHead = head else { return }
         refused = true
         body.clear()
-        write(requestHead, Answer(status: status, contentType: Answer.text, body: Data(message.utf8)), context: context, close: true)
+        write(requestHead, .plain(status, message), context: context, close: true)
     }
 
     private func write(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext, close: Bool = false) {

@@ -11,7 +11,7 @@ extension FunctionServer {
         if path == "/robots.txt" || path == "/favicon.ico" {
             return Answer.plain(.notFound, "Not Found")
         }
-        let deadline = Date().addingTimeInterval(Double(configuration.requestTimeout.components.seconds))
+        let deadline = Date().addingTimeInterval(configuration.requestTimeout.seconds)
         var invocation = Invocation(payload: body, trigger: .http, deadline: deadline)
         if let id = head.headers.first(name: "Function-Execution-Id"), !id.isEmpty { invocation.requestID = id }
         if let trace = TraceContext(traceparent: head.headers.first(name: "traceparent"),
@@ -164,14 +164,14 @@ struct RequestLog: Sendable {
     func metadata(status: Int, latency: Duration, responseSize: Int) -> Logger.MetadataValue {
         let scheme = head.headers.first(name: "X-Forwarded-Proto") ?? "http"
         let url = head.headers.first(name: "Host").map { "\(scheme)://\($0)\(head.uri)" } ?? head.uri
-        let (seconds, attoseconds) = latency.components
+        let nanoseconds = latency.nanoseconds
         var fields: Logger.Metadata = [
             "requestMethod": .string(head.method.rawValue),
             "requestUrl": .string(url),
             "status": .stringConvertible(status),
             "requestSize": .string(String(bodySize)),
             "responseSize": .string(String(responseSize)),
-            "latency": .string(Self.duration(seconds: seconds, nanoseconds: attoseconds / 1_000_000_000)),
+            "latency": .string(Self.duration(seconds: nanoseconds / 1_000_000_000, nanoseconds: nanoseconds % 1_000_000_000)),
             "protocol": .string(head.version.major >= 2 ? "HTTP/\(head.version.major)" : "HTTP/\(head.version.major).\(head.version.minor)"),
         ]
         if let userAgent = head.headers.first(name: "User-Agent") { fields["userAgent"] = .string(userAgent) }

@@ -23,8 +23,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     /// A client that connects and sends nothing is closed after the idle timeout, as any other.
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
-        let (seconds, attoseconds) = server.configuration.idleTimeout.components
-        idleTimer = context.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+        idleTimer = context.eventLoop.scheduleTask(in: TimeAmount(server.configuration.idleTimeout)) {
             channel.close(promise: nil)
         }
     }
