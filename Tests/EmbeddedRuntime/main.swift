@@ -13,7 +13,7 @@ struct CrashHandler: Handler {
     }
 }
 
-/// Sleeps for the event's `{"ms": N}` (cancellably), then answers `slept`.
+/// Logs `sleeping`, sleeps for the event's `{"ms": N}` (cancellably), then answers `slept`.
 struct SleepHandler: Handler {
     let name = "sleep"
 
@@ -22,6 +22,8 @@ struct SleepHandler: Handler {
             if case .number(let number) = value { return Int(number) }
             return nil
         } ?? 0
+        // Tests wait for this line before signalling, so the signal lands mid-sleep however slow the machine.
+        context.logger.info("sleeping")
         try await Task.sleep(for: .milliseconds(milliseconds))
         return Data("slept".utf8)
     }

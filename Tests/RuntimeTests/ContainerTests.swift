@@ -9,7 +9,7 @@ extension ProcessDrivingTests {
         let runtime = try BackgroundRuntime(environment: ["TASKSHIM_LOG_FORMAT": "json"],
                                             arguments: ["exec", "sleep", "--event", #"{"ms":1200}"#, "--output", "-"],
                                             executable: RepositoryPaths.embeddedRuntimeBinary)
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await runtime.waitForLog("sleeping"))
         runtime.signal(SIGTSTP)
         let deadline = ContinuousClock.now + .seconds(5)
         while runtime.state != "T" && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }

@@ -38,7 +38,7 @@ extension ProcessDrivingTests {
     @Test func sigtermLetsARequestInFlightFinishThenExits0() async throws {
         let (runtime, base) = try await start(["FUNCTION_TARGET": "sleep"], executable: RepositoryPaths.embeddedRuntimeBinary)
         async let answer = HTTPClient().send(HTTPRequest(method: "POST", url: base + "/", body: Data(#"{"ms":1000}"#.utf8)))
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await runtime.waitForLog("sleeping"))
         runtime.signal(SIGTERM)
         let response = try await answer
         #expect(response.status == 200)

@@ -38,10 +38,11 @@ struct HTTPClientTests {
             #expect(String(decoding: response.body, as: UTF8.self) == "{\"ok\":true}")
             durations.append(clock.now - start)
         }
-        // Once the connection is interactive every held body costs at least 40 ms, so even the fastest
-        // request shows it; the minimum also holds up when a loaded machine slows the others.
+        // Once the connection is interactive every held body costs at least 40 ms (Linux's minimum
+        // delayed-ACK timer), so even the fastest request shows it; the minimum also holds up when a
+        // loaded machine slows the others.
         let fastest = durations.dropFirst(4).min()!
-        #expect(fastest < .milliseconds(30), "fastest \(fastest) of \(durations): the delayed ACK held the body")
+        #expect(fastest < .milliseconds(40), "fastest \(fastest) of \(durations): the delayed ACK held the body")
     }
 
     @Test func nonSuccessStatusesAreReturnedNotThrown() async throws {

@@ -127,11 +127,20 @@ struct FunctionServerTests {
     }
 
     @Test func requestsOverTheConcurrencyLimitAre429() async throws {
-        let slow = ScriptedHandler { _ in try await Task.sleep(for: .milliseconds(800)); return Data("done".utf8) }
+        // The first request holds the only slot until the second has been answered, however slow the machine.
+        // A wrongly admitted second request returns at once rather than waiting for a release that never comes.
+        let inside = Flag(), release = Flag()
+        let slow = ScriptedHandler { _ in
+            if inside.isSet { return Data("admitted".utf8) }
+            inside.set()
+            while !release.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            return Data("done".utf8)
+        }
         try await serving(slow, configure: { $0.maxConcurrentRequests = 1 }) { base in
             async let first = HTTPClient().send(HTTPRequest(url: base + "/1"))
-            try await Task.sleep(for: .milliseconds(200))
+            while !inside.isSet { try await Task.sleep(for: .milliseconds(10)) }
             let second = try await HTTPClient().send(HTTPRequest(url: base + "/2"))
+            release.set()
             #expect(second.status == 429)
             #expect(second.header("Retry-After") == "1")
             #expect(try await first.status == 200)

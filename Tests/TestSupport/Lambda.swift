@@ -86,6 +86,16 @@ public final class BackgroundRuntime: @unchecked Sendable {
         stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
+    /// Waits until a JSON log line with this message has been written; false if none came within the limit.
+    public func waitForLog(_ message: String, timeout: Duration = .seconds(20)) async throws -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if logLines.contains(where: { $0["message"] as? String == message }) { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
     /// Waits for the process to exit by itself and returns its status (nil if still running at the limit).
     public func waitForExit(timeout: TimeInterval) async -> Int32? {
         let process = process
