@@ -34,6 +34,10 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TaskShimAudit",
+            dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "TaskShimLambda",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
@@ -54,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -64,6 +68,7 @@ let package = Package(
 
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore", "TestSupport"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
+        .testTarget(name: "TaskShimAuditTests", dependencies: ["TaskShimAudit", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),

@@ -106,9 +106,8 @@ struct ExecCommand: AsyncParsableCommand {
         let invocation = prepared
         let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
         let dependencies = try Dependencies(environment: io.environment, logger: logger)
-        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
-
         if testConnection {
+            let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
             let context = HandlerContext(logger: runner.invocationLogger(handler, invocation), environment: io.environment,
                                          secrets: secrets, output: io.standardOutput, dependencies: dependencies)
             let checks: [ConnectionCheck]
@@ -123,7 +122,12 @@ struct ExecCommand: AsyncParsableCommand {
             return
         }
 
+        let audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
+                                       dependencies: dependencies, logger: logger)
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput,
+                            dependencies: dependencies, audit: audit ?? NoAudit())
         let (outcome, signal) = await SignalWatcher.cancelling { await runner.run(handler, invocation) }
+        await audit?.close()
         if let number = signal {
             throw TaskShimError.temporary("Stopped by \(SignalWatcher.name(number)) before the run finished.",
                                           hint: "The run can be retried; a retry of the same window sends the same Idempotency-Key values.")

@@ -3,3 +3,4 @@
 @_exported import SQLTelemetry
 @_exported import TaskShimLambda
 @_exported import TaskShimHTTP
+@_exported import TaskShimAudit

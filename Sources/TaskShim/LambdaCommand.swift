@@ -63,14 +63,28 @@ struct LambdaCommand: AsyncParsableCommand {
             throw error
         }
         let dependencies = try Dependencies(environment: io.environment, logger: logger)
-        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
-        let loop = LambdaLoop(api: api, runner: runner, logger: logger, streaming: streaming)
+        let audit: AuditLog?
+        do {
+            audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
+                                       dependencies: dependencies, logger: logger)
+        } catch {
+            try? await api.initializationFailed(LambdaErrorBody(error))
+            throw error
+        }
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput,
+                            dependencies: dependencies, audit: audit ?? NoAudit())
+        var loop = LambdaLoop(api: api, runner: runner, logger: logger, streaming: streaming)
+        // Lambda may freeze the process once it asks for the next event: the audit trail is delivered or
+        // on disk before that.
+        if let audit { loop.beforeNext = { await audit.flush() } }
+        let configured = loop
         let limit = maxInvocations
 
         // Lambda sends SIGTERM when it shuts the environment down: stop between events, exit 0.
         let (result, signal) = await SignalWatcher.cancelling { () -> Result<Void, TaskShimError> in
-            do { return .success(try await loop.run(resolved, limit: limit)) } catch { return .failure(.wrapping(error)) }
+            do { return .success(try await configured.run(resolved, limit: limit)) } catch { return .failure(.wrapping(error)) }
         }
+        await audit?.close()
         if let number = signal {
             logger.info("stopping on \(SignalWatcher.name(number))")
             return

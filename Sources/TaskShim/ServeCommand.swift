@@ -70,11 +70,15 @@ struct ServeCommand: AsyncParsableCommand {
         await Platform.detect(environment).addingECSTaskMetadata(environment).log(to: logger, level: .info)
         let secrets = try SecretsProviders.make(environment: environment, redactor: redactor)
         let dependencies = try Dependencies(environment: environment, logger: logger)
-        let runner = Runner(logger: logger, environment: environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)
+        let audit = try AuditLog.start(AuditConfiguration(environment: environment), standardOutput: io.standardOutput,
+                                       dependencies: dependencies, logger: logger)
+        let runner = Runner(logger: logger, environment: environment, secrets: secrets, output: io.standardOutput,
+                            dependencies: dependencies, audit: audit ?? NoAudit())
         let server = FunctionServer(handler: resolved, runner: runner, logger: logger, configuration: configuration)
         let (result, signal) = await SignalWatcher.cancelling { () -> Result<Void, TaskShimError> in
             do { return .success(try await server.run()) } catch { return .failure(.wrapping(error)) }
         }
+        await audit?.close()
         if let number = signal { logger.info("stopped on \(SignalWatcher.name(number))") }
         try result.get()
     }

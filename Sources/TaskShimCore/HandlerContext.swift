@@ -13,14 +13,17 @@ public struct HandlerContext: Sendable {
     public var metrics: RunMetrics
     /// Circuit breakers and retry budgets per dependency, shared by the process's runs.
     public var dependencies: Dependencies
+    /// The audit trail, for events of the handler's own (`context.audit.record(AuditEvent(action: ...))`).
+    public var audit: any AuditRecorder
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
-                metrics: RunMetrics = RunMetrics(), dependencies: Dependencies = Dependencies()) {
+                metrics: RunMetrics = RunMetrics(), dependencies: Dependencies = Dependencies(), audit: any AuditRecorder = NoAudit()) {
         self.logger = logger
         self.environment = environment
         self.secrets = secrets
         self.output = output
         self.metrics = metrics
         self.dependencies = dependencies
+        self.audit = audit
     }
 }

@@ -17,15 +17,18 @@ public struct Runner: Sendable {
     public var secrets: any SecretsProvider
     public var output: any LineWriter
     public var dependencies: Dependencies
+    /// Receives one ``AuditEvent`` per run (and the handlers' own).
+    public var audit: any AuditRecorder
     private let deadlines = DeadlineClock()
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
-                dependencies: Dependencies = Dependencies()) {
+                dependencies: Dependencies = Dependencies(), audit: any AuditRecorder = NoAudit()) {
         self.logger = logger
         self.environment = environment
         self.secrets = secrets
         self.output = output
         self.dependencies = dependencies
+        self.audit = audit
     }
 
     /// The logger for one invocation, carrying its identifiers on every line.
@@ -51,7 +54,7 @@ public struct Runner: Sendable {
         let logger = invocationLogger(handler, invocation)
         let metrics = RunMetrics()
         let context = HandlerContext(logger: logger, environment: environment, secrets: secrets,
-                                     output: output, metrics: metrics, dependencies: dependencies)
+                                     output: output, metrics: metrics, dependencies: dependencies, audit: audit)
         let clock = ContinuousClock()
         let start = clock.now
         var outcome: Outcome
@@ -69,6 +72,15 @@ public struct Runner: Sendable {
             outcome = Outcome(status: .ok, output: data, error: nil, duration: clock.now - start)
         case .failure(let error):
             outcome = Outcome(status: error.status, output: Data(), error: error, duration: clock.now - start)
+        }
+        if !(audit is NoAudit) {
+            do {
+                try audit.record(AuditEvent(invocation: invocation, handler: handler.name, status: outcome.status,
+                                            duration: outcome.duration, error: outcome.error))
+            } catch {
+                // The trail refused the event (a full spool set to refuse): the run fails so it is retried.
+                if outcome.error == nil { outcome = Outcome(status: error.status, output: Data(), error: error, duration: outcome.duration) }
+            }
         }
         // Built only when it is written: a busy HTTP server at LOG_LEVEL=warning pays nothing for it.
         guard logger.logLevel <= (outcome.error == nil ? .info : .error) else { return outcome }

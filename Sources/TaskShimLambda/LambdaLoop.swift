@@ -15,6 +15,9 @@ public struct LambdaLoop: Sendable {
     public var logger: Logger
     /// Stream the responses of ``StreamingHandler``s to direct invocations (`TASKSHIM_LAMBDA_STREAMING`).
     public var streaming: Bool
+    /// Runs before each request for the next event, after the previous one was answered (the audit
+    /// trail's flush), while the process is still sure to be running.
+    public var beforeNext: @Sendable () async -> Void = {}
 
     public init(api: RuntimeAPIClient, runner: Runner, logger: Logger, streaming: Bool = false) {
         self.api = api
@@ -36,6 +39,7 @@ public struct LambdaLoop: Sendable {
         var warnedRelativeDeadline = false
         while limit.map({ handled < $0 }) ?? true {
             try Task.checkCancellation()
+            if handled > 0 { await beforeNext() }
             let event = try await api.next()
             handled += 1
             let deadline = Self.deadline(event.deadlineMilliseconds, now: Date())

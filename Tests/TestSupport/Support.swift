@@ -254,6 +254,13 @@ public final class PortServer: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// Kills the server (SIGKILL, as a crash would) and waits until it is gone.
+    public func stop() async throws {
+        let process = process
+        kill(process.processIdentifier, SIGKILL)
+        try await offPool { waitForExit(process, timeout: 10) }
+    }
+
     deinit { reapInBackground(process) }
 }
 

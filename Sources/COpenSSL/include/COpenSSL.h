@@ -2,6 +2,8 @@
 #define TASKSHIM_COPENSSL_H
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/opensslv.h>
 
 /* libcrypto is opened on first use (see CLibraryLoader.h). NULL when it loads, otherwise why not.
