@@ -8,7 +8,7 @@ extension ProcessDrivingTests {
 @Suite struct AuditContractTests {
     static let secret = "whsec_" + Data((0..<24).map { UInt8($0 * 5 % 256) }).base64EncodedString()
     /// A secret that must never be printed: the HEC token.
-    let canary = "canary-hec-token-" + String(UInt64.random(in: 1 ... .max), radix: 36)
+    let canary = Canary.value
 
     func environment(_ receiver: AuditReceiver, spool: TemporaryDirectory) -> [String: String] {
         ["SPLUNK_HEC_URL": receiver.hecURL, "SPLUNK_HEC_TOKEN": canary,

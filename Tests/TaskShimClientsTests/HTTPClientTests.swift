@@ -32,7 +32,7 @@ struct HTTPClientTests {
         let client = HTTPClient()
         var durations: [Duration] = []
         let clock = ContinuousClock()
-        for _ in 1...16 {
+        for _ in 1...40 {
             let start = clock.now
             let response = try await client.send(HTTPRequest(url: receiver.url))
             #expect(String(decoding: response.body, as: UTF8.self) == "{\"ok\":true}")

@@ -84,14 +84,16 @@ struct LocalHTTPConnectionTests {
         let connection = connection(receiver)
         var durations: [Duration] = []
         let clock = ContinuousClock()
-        for _ in 1...16 {
+        for _ in 1...40 {
             let start = clock.now
             let response = try await connection.send(method: "GET", path: "/")
             #expect(String(decoding: response.body, as: UTF8.self) == "{\"ok\":true}")
             durations.append(clock.now - start)
         }
         let fastest = durations.dropFirst(4).min()!
-        #expect(fastest < .milliseconds(30), "fastest \(fastest) of \(durations): the delayed ACK held the body")
+        // A held body costs at least Linux's 40 ms delayed-ACK minimum; 36 samples leave room for a
+        // loaded machine to slow most of them.
+        #expect(fastest < .milliseconds(40), "fastest \(fastest) of \(durations): the delayed ACK held the body")
     }
 
     @Test func refusedConnectionIsTemporaryAndNamesThePeer() async throws {

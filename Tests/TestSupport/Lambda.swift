@@ -119,7 +119,10 @@ public final class BackgroundRuntime: @unchecked Sendable {
         return stat[stat.index(close, offsetBy: 2)]
     }
 
-    deinit { reapInBackground(process) }
+    deinit {
+        Canary.check(stdout + stderr, from: "runtime \(process.arguments ?? [])")
+        reapInBackground(process)
+    }
 }
 
 /// Tests/Support/fake_runtime_api.py: a Runtime API that injects the faults a real emulator cannot

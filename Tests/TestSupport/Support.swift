@@ -122,6 +122,7 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     waitForExit(process, timeout: 300)
     let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    Canary.check(stdout + stderr, from: ([executable] + arguments).joined(separator: " "))
     return ProcessResult(status: process.isRunning ? -1 : process.terminationStatus, stdout: stdout, stderr: stderr)
 }
 
