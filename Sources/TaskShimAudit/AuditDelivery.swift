@@ -37,7 +37,8 @@ final class AuditDelivery: Sendable {
         var failed = 0
         var generator = SystemRandomNumberGenerator()
         while !Task.isCancelled {
-            guard let batch = spool.read(name, maxEvents: limit) else {
+            // About 512 bytes an event: reading much more per batch would read the spool many times over.
+            guard let batch = spool.read(name, maxEvents: limit, maxBytes: min(1 << 20, limit * 512)) else {
                 await wakeup.wait()
                 continue
             }

@@ -26,8 +26,7 @@ struct SplunkHEC: AuditTransport {
 
     /// HEC's JSON envelope around one event.
     func envelope(_ event: Data) -> String {
-        let parsed = JSONValue.parse(event)
-        let time = parsed?["time"]?.string.flatMap { Timestamp.parse($0) } ?? Date()
+        let time = Self.time(of: event) ?? Date()
         var line = JSONLine()
         line.reserveCapacity(event.count + 128)
         line.add("time", (time.timeIntervalSince1970 * 1000).rounded() / 1000)
@@ -37,6 +36,19 @@ struct SplunkHEC: AuditTransport {
         if let index = configuration.index { line.add("index", index) }
         line.add("event", rawJSON: String(decoding: event, as: UTF8.self))
         return line.string
+    }
+
+    /// The event's `time`: found right after its `id` in the events the runtime writes, else parsed.
+    static func time(of event: Data) -> Date? {
+        let marker = Array(#","time":""#.utf8)
+        let head = event.prefix(96)
+        if let start = head.indices.first(where: { head[$0...].starts(with: marker) }) {
+            let from = start + marker.count
+            if let end = head[from...].firstIndex(of: UInt8(ascii: "\"")), let date = Timestamp.parse(String(decoding: head[from..<end], as: UTF8.self)) {
+                return date
+            }
+        }
+        return JSONValue.parse(event)?["time"]?.string.flatMap { Timestamp.parse($0) }
     }
 
     var headers: [(String, String)] {

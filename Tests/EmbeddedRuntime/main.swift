@@ -4,6 +4,12 @@ import Glibc
 #endif
 import TaskShim
 
+/// The number at `key` of a JSON object event, as a whole number.
+func wholeNumber(_ key: String, in payload: Data) -> Int? {
+    guard case .number(let number)? = JSONValue.parse(payload)?[key] else { return nil }
+    return Int(number)
+}
+
 /// Ends the process the way a bug in a handler does: a trap, with its message.
 struct CrashHandler: Handler {
     let name = "crash"
@@ -18,10 +24,7 @@ struct SleepHandler: Handler {
     let name = "sleep"
 
     func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
-        let milliseconds = JSONValue.parse(invocation.payload)?["ms"].flatMap { value -> Int? in
-            if case .number(let number) = value { return Int(number) }
-            return nil
-        } ?? 0
+        let milliseconds = wholeNumber("ms", in: invocation.payload) ?? 0
         // Tests wait for this line before signalling, so the signal lands mid-sleep however slow the machine.
         context.logger.info("sleeping")
         try await Task.sleep(for: .milliseconds(milliseconds))
@@ -54,8 +57,29 @@ struct OrphanHandler: Handler {
     }
 }
 
+/// Records the event's `{"count": N}` audit events through the context and answers the time each
+/// record took on average (the hot path a handler pays): for bench/audit.py.
+struct AuditBurstHandler: Handler {
+    let name = "audit-burst"
+
+    func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
+        let count = wholeNumber("count", in: invocation.payload) ?? 1000
+        let clock = ContinuousClock()
+        let start = clock.now
+        for n in 0..<count {
+            try context.audit.record(AuditEvent(action: "bench.recorded", fields: [
+                ("n", .number(Double(n))), ("actor", .string("bench@example.com")), ("resource", .string("report/\(n % 97)")),
+            ]))
+        }
+        let elapsed = clock.now - start
+        let microseconds = (Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12) / Double(max(count, 1))
+        return Data(#"{"events":\#(count),"record_us_per_event":\#(microseconds)}"#.utf8)
+    }
+}
+
 var registry = HandlerRegistry.builtIn
 registry.register(CrashHandler())
 registry.register(SleepHandler())
 registry.register(OrphanHandler())
+registry.register(AuditBurstHandler())
 await Runtime(registry: registry).main()
