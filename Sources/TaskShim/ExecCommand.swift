@@ -154,6 +154,7 @@ struct ExecCommand: AsyncParsableCommand {
         invocation.attributes["cloud_run_task_index"] = String(index)
         invocation.attributes["cloud_run_task_count"] = String(environment["CLOUD_RUN_TASK_COUNT"].flatMap(Int.init) ?? 1)
         invocation.idempotencyKey = "\(execution)/\(index)"
+        invocation.platformRetries = true  // the job's task retries
         invocation.requestID = "\(execution)/\(index)/\(invocation.attempt)"
     }
 

@@ -53,17 +53,19 @@ public final class HTTPClient: @unchecked Sendable {
 
     /// Sends a request and returns the response, whatever its status. Throws a temporary error when
     /// the server cannot be reached or times out, and a permanent one for a bad URL or a failed TLS check.
-    /// Cancelling the calling task aborts the transfer within about a second.
+    /// Cancelling the calling task aborts the transfer within about a second; inside a run, the request
+    /// is also cut off at the run's deadline (``Deadline/current``).
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let sink = ResponseSink(limit: options.maxResponseBytes)
+        let timeout = try Deadline.bound(options.requestTimeout, for: "the request to \(Self.host(of: request.url))")
         return try await withTaskCancellationHandler {
-            try await queue.run { [self] in try perform(request, sink: sink) }
+            try await queue.run { [self] in try perform(request, sink: sink, timeout: timeout) }
         } onCancel: {
             sink.cancelled.store(true, ordering: .relaxed)
         }
     }
 
-    private func perform(_ request: HTTPRequest, sink: ResponseSink) throws -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, sink: ResponseSink, timeout: Duration) throws -> HTTPResponse {
         if handle == nil {
             try NativeLibrary.curl.require(for: "An HTTP request")
             _ = Self.globalInit
@@ -90,8 +92,9 @@ public final class HTTPClient: @unchecked Sendable {
                 let context = Unmanaged.passUnretained(sink).toOpaque()
                 taskshim_curl_setopt_string(rawHandle, CURLOPT_URL, request.url)
                 taskshim_curl_setopt_long(rawHandle, CURLOPT_NOSIGNAL, 1)
-                taskshim_curl_setopt_long(rawHandle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout))
-                taskshim_curl_setopt_long(rawHandle, CURLOPT_TIMEOUT_MS, Self.milliseconds(options.requestTimeout))
+                let connectTimeout = timeout == .zero ? options.connectTimeout : min(options.connectTimeout, timeout)
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(connectTimeout))
+                taskshim_curl_setopt_long(rawHandle, CURLOPT_TIMEOUT_MS, Self.milliseconds(timeout))
                 taskshim_curl_setopt_long(rawHandle, CURLOPT_SSL_VERIFYPEER, 1)
                 taskshim_curl_setopt_long(rawHandle, CURLOPT_SSL_VERIFYHOST, 2)
                 taskshim_curl_setopt_long(rawHandle, CURLOPT_FOLLOWLOCATION, 0)

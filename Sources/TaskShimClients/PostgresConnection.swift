@@ -61,10 +61,13 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         let display = PostgresConnection.describe(url: url)
         try NativeLibrary.postgres.require(for: "PostgreSQL (\(display))")
         let queue = BlockingQueue(label: "taskshim.postgres.connect")
+        // Within a run, no longer than the time left (libpq counts whole seconds, at least 2).
+        let bounded = try Deadline.bound(.seconds(options.connectTimeoutSeconds), for: "connecting to PostgreSQL (\(display))")
+        let connectTimeout = max(2, Int(bounded.seconds.rounded(.up)))
         let handle = try await queue.run { () throws -> UnsafeSendablePointer in
             // Earlier keywords are defaults: values in the URL (expanded from dbname) override them.
             let keywords = ["connect_timeout", "application_name", "dbname"]
-            let values = [String(options.connectTimeoutSeconds), options.applicationName, url]
+            let values = [String(connectTimeout), options.applicationName, url]
             let conn = withCStrings(keywords) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
             guard let conn else { throw TaskShimError.temporary("libpq could not allocate a connection.") }
             if PQstatus(conn) != CONNECTION_OK {

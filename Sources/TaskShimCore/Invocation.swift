@@ -29,6 +29,10 @@ public struct Invocation: Sendable {
     /// What the platform said about the run beyond the fields above, under the names each contract's
     /// page lists (on Lambda: `invoked_function_arn`, `client_context`, `cognito_identity`).
     public var attributes: [String: String] = [:]
+    /// Whether the platform retries this run when it fails (Pub/Sub and Eventarc deliveries, Cloud
+    /// Scheduler, queue messages, Lambda's asynchronous events, Cloud Run job tasks): in-process
+    /// retries are then kept short (``RetryPolicy/bounded(for:attempts:)``) so the two do not multiply.
+    public var platformRetries: Bool
 
     public init(
         payload: Data = Data(),
@@ -52,6 +56,10 @@ public struct Invocation: Sendable {
         self.traceID = traceID
         self.idempotencyKey = idempotencyKey ?? requestID
         self.dryRun = dryRun
+        switch trigger {
+        case .pubsub, .scheduler, .cloudEvent, .queue: platformRetries = true
+        case .command, .schedule, .lambda, .http: platformRetries = false
+        }
     }
 
     /// The payload decoded as a JSON object; an empty payload is an empty object.

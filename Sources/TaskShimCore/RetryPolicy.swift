@@ -30,7 +30,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Runs `operation` until it succeeds, throws an error `shouldRetry` rejects, runs out of attempts,
-    /// or the next wait would end after `deadline`. With a `budget`, each retry must be paid for from
+    /// or the next wait would end after `deadline` (by default the run's, ``Deadline/current``). With a `budget`, each retry must be paid for from
     /// it (no tokens: no retry); with a `breaker`, every attempt asks it first, so an open breaker ends
     /// the loop at once with its own error. `retryAfter` is the server's wish (`Retry-After`), waited
     /// instead of a shorter jittered delay. `onRetry` hears each failure that will be retried.
@@ -45,6 +45,7 @@ public struct RetryPolicy: Sendable {
         sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         _ operation: @Sendable (_ attempt: Int) async throws -> T
     ) async throws -> T {
+        let deadline = deadline ?? Deadline.current
         var generator = SystemRandomNumberGenerator()
         var attempt = 1
         var paid: Int?
@@ -75,5 +76,18 @@ public struct RetryPolicy: Sendable {
                 attempt += 1
             }
         }
+    }
+}
+
+extension RetryPolicy {
+    /// This policy for `invocation`: when its platform retries failed runs, at most `attempts` tries
+    /// in process (`TASKSHIM_PLATFORM_RETRY_ATTEMPTS`, 2), since every platform attempt would
+    /// otherwise repeat the whole in-process series (Lambda's 3 tries of an asynchronous event times 4
+    /// is 12 calls to a dependency that is down).
+    public func bounded(for invocation: Invocation, attempts: Int) -> RetryPolicy {
+        guard invocation.platformRetries else { return self }
+        var policy = self
+        policy.maxAttempts = max(1, min(maxAttempts, attempts))
+        return policy
     }
 }

@@ -115,7 +115,7 @@ public struct Runner: Sendable {
             let ticket = deadlines.makeTicket()
             group.addTask {
                 let result: Result<Data, TaskShimError>
-                do { result = .success(try await body()) } catch { result = .failure(.wrapping(error)) }
+                do { result = .success(try await Deadline.$current.withValue(deadline) { try await body() }) } catch { result = .failure(.wrapping(error)) }
                 deadlines.end(ticket)
                 return result
             }

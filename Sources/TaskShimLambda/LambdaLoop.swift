@@ -81,6 +81,7 @@ public struct LambdaLoop: Sendable {
         case .scheduled(let time, let id):
             invocation.logicalTime = time
             invocation.idempotencyKey = id
+            invocation.platformRetries = true  // EventBridge invokes asynchronously: Lambda retries twice
         case .sqs(let records):
             var failures: [String] = []
             for record in records {

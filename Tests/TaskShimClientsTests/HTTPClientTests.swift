@@ -45,6 +45,20 @@ struct HTTPClientTests {
         #expect(fastest < .milliseconds(40), "fastest \(fastest) of \(durations): the delayed ACK held the body")
     }
 
+    @Test func aRequestEndsAtTheRunsDeadlineNotAtItsOwnTimeout() async throws {
+        let receiver = try await RecordingReceiver.start(statuses: ["200:slow=5"])
+        let start = ContinuousClock.now
+        do {
+            _ = try await Deadline.$current.withValue(Date().addingTimeInterval(0.5)) {
+                try await HTTPClient().send(HTTPRequest(url: receiver.url))
+            }
+            Issue.record("a 5 s answer arrived within a 0.5 s deadline")
+        } catch {
+            #expect((error as? TaskShimError)?.status == .temporaryFailure, "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
     @Test func nonSuccessStatusesAreReturnedNotThrown() async throws {
         let receiver = try await RecordingReceiver.start(statuses: ["503"])
         let response = try await HTTPClient().send(HTTPRequest(url: receiver.url))

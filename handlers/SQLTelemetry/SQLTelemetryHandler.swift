@@ -114,7 +114,8 @@ public struct SQLTelemetryHandler: Handler {
             }
             sender = TelemetrySender(
                 client: makeHTTPClient(configuration), endpoint: endpoint, apiKey: apiKey,
-                policy: RetryPolicy(maxAttempts: configuration.attempts, baseDelay: configuration.retryBase),
+                policy: RetryPolicy(maxAttempts: configuration.attempts, baseDelay: configuration.retryBase)
+                    .bounded(for: invocation, attempts: configuration.platformRetryAttempts),
                 deadline: invocation.deadline, logger: logger, dependencies: context.dependencies)
         }
 

@@ -17,6 +17,8 @@ public struct TelemetryConfiguration: Sendable {
     public var dataDirectory: String
     /// `TASKSHIM_HTTP_ATTEMPTS`: tries per batch, default 4.
     public var attempts: Int
+    /// `TASKSHIM_PLATFORM_RETRY_ATTEMPTS`: tries per batch when the platform retries the run itself, default 2.
+    public var platformRetryAttempts: Int
     /// `TASKSHIM_RETRY_BASE_MS`: first backoff cap, default 500 ms.
     public var retryBase: Duration
     /// `TASKSHIM_HTTP_TIMEOUT_SECONDS`: per request, default 30.
@@ -37,6 +39,7 @@ public struct TelemetryConfiguration: Sendable {
         databaseURL = environment["DATABASE_URL"]
         dataDirectory = environment["TASKSHIM_DATA_DIR"] ?? ".taskshim"
         attempts = try environment.int("TASKSHIM_HTTP_ATTEMPTS", default: 4, in: 1...20)
+        platformRetryAttempts = try environment.int("TASKSHIM_PLATFORM_RETRY_ATTEMPTS", default: 2, in: 1...20)
         retryBase = .milliseconds(try environment.int("TASKSHIM_RETRY_BASE_MS", default: 500, in: 0...60_000))
         requestTimeout = .seconds(try environment.int("TASKSHIM_HTTP_TIMEOUT_SECONDS", default: 30, in: 1...900))
         statementTimeoutMilliseconds = try environment.int("TASKSHIM_STATEMENT_TIMEOUT_MS", default: 0, in: 0...86_400_000)
