@@ -86,7 +86,7 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
     }
 
     /// `host:port/dbname` of a URL, with no user or password.
-    static func describe(url: String) -> String {
+    public static func describe(url: String) -> String {
         guard let components = URLComponents(string: url), let host = components.host else { return "postgres" }
         let port = components.port.map { ":\($0)" } ?? ""
         return "\(host)\(port)\(components.path)"

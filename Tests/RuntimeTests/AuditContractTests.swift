@@ -53,6 +53,19 @@ extension ProcessDrivingTests {
         #expect(next.stdout.contains("audit events from an earlier run are waiting"))
     }
 
+    @Test func handlersRecordEventsOfTheirOwnBeforeTheRunsOwn() async throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.file("audit.jsonl")
+        let result = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["exec", "audit-burst", "--event", #"{"count":3}"#],
+                                               environment: ["AUDIT_LOG_TO_FILE": file])
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(events.map { $0["action"] as? String ?? "" } == ["bench.recorded", "bench.recorded", "bench.recorded", "invocation"])
+        #expect(events.prefix(3).map { $0["n"] as? Int } == [0, 1, 2])
+        #expect(events.last?["handler"] as? String == "audit-burst")
+    }
+
     @Test func stdoutAndFileSinksWriteOneEventPerRun() async throws {
         let directory = try TemporaryDirectory()
         let file = directory.file("audit.jsonl")

@@ -71,6 +71,31 @@ public struct SQLTelemetryHandler: Handler {
         return try await DemoDatabase.open(directory: configuration.dataDirectory)
     }
 
+    /// Connects and starts the query, retrying both while nothing has been read (a database restarting,
+    /// a failover, a serialization failure) under the database's retry budget and circuit breaker.
+    func startQuery(_ sql: String, parameters: [String: SQLValue], configuration: TelemetryConfiguration, invocation: Invocation,
+                    context: HandlerContext, logger: Logger) async throws -> any SQLRowCursor {
+        let dependency = "database:" + (configuration.databaseURL.map(PostgresConnection.describe(url:)) ?? "demo")
+        let policy = RetryPolicy(maxAttempts: configuration.attempts, baseDelay: configuration.retryBase)
+            .bounded(for: invocation, attempts: configuration.platformRetryAttempts)
+        let file = file
+        return try await policy.run(
+            budget: context.dependencies.budget(for: dependency), breaker: context.dependencies.breaker(for: dependency),
+            shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
+            onRetry: { attempt, delay, error in
+                logger.warning("database call failed; retrying", metadata: [
+                    "dependency": .string(dependency), "try": .stringConvertible(attempt),
+                    "retry_in_ms": .stringConvertible(HTTPClient.milliseconds(delay)), "error": .string("\(error)"),
+                ])
+            }
+        ) { _ in
+            let database = try await openDatabase(configuration, logger: logger)
+            logger.debug("running query", metadata: ["database": .string("\(database.kind) \(database.displayName)"),
+                                                      "file": .string(file)])
+            return try await database.query(sql, parameters: parameters)
+        }
+    }
+
     func makeHTTPClient(_ configuration: TelemetryConfiguration) -> HTTPClient {
         HTTPClient(options: .init(requestTimeout: configuration.requestTimeout, caFile: configuration.caFile))
     }
@@ -94,9 +119,6 @@ public struct SQLTelemetryHandler: Handler {
         logger[metadataKey: "window_start"] = .string(Timestamp.format(window.start, fractional: false))
         logger[metadataKey: "window_end"] = .string(Timestamp.format(window.end, fractional: false))
 
-        let database = try await openDatabase(configuration, logger: logger)
-        logger.debug("running query", metadata: ["database": .string("\(database.kind) \(database.displayName)"),
-                                                  "file": .string(file), "stream": .string(stream)])
         let parameters: [String: SQLValue] = [
             "window_start": .timestamp(window.start),
             "window_end": .timestamp(window.end),
@@ -104,7 +126,8 @@ public struct SQLTelemetryHandler: Handler {
             "window_end_epoch": .integer(Int64(window.end.timeIntervalSince1970)),
             "stream_name": .text(stream),
         ]
-        let cursor = try await database.query(sql, parameters: parameters)
+        let cursor = try await startQuery(sql, parameters: parameters, configuration: configuration, invocation: invocation,
+                                          context: context, logger: logger)
 
         var sender: TelemetrySender?
         if !invocation.dryRun, let endpoint = configuration.endpoint {
