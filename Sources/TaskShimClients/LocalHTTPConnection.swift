@@ -176,42 +176,18 @@ public final class LocalHTTPConnection: Sendable {
     }
 
     private func connect() throws {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let list else {
-            throw TaskShimError.configuration("Cannot resolve \(host): \(String(cString: gai_strerror(status))).")
+        let socket = try TCPSocket.connect(host: host, port: port, timeout: nil, display: display)
+        let cancelled = state.withLock { state in
+            let cancelled = state.running.map { state.cancelled.contains($0) } ?? false
+            if !cancelled { state.socket = socket }
+            return cancelled
         }
-        defer { freeaddrinfo(list) }
-        var lastError: Int32 = ECONNREFUSED
-        var entry: UnsafeMutablePointer<addrinfo>? = list
-        while let current = entry {
-            entry = current.pointee.ai_next
-            let socket = Glibc.socket(current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard socket >= 0 else { lastError = errno; continue }
-            var one: Int32 = 1
-            setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if Glibc.connect(socket, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
-                let cancelled = state.withLock { state in
-                    let cancelled = state.running.map { state.cancelled.contains($0) } ?? false
-                    if !cancelled { state.socket = socket }
-                    return cancelled
-                }
-                if cancelled {
-                    close(socket)
-                    throw cancelledError()
-                }
-                pending.removeAll(keepingCapacity: true)
-                consumed = 0
-                return
-            }
-            lastError = errno
+        if cancelled {
             close(socket)
+            throw cancelledError()
         }
-        throw TaskShimError.temporary("Cannot connect to \(display): \(String(cString: strerror(lastError))).",
-                                      hint: "Check that the server is listening there.")
+        pending.removeAll(keepingCapacity: true)
+        consumed = 0
     }
 
     private func disconnect() {

@@ -16,6 +16,14 @@ public enum TestServers {
         return url
     }
 
+    /// `TASKSHIM_TEST_REDIS_URL`, set by scripts/test to the local Redis.
+    public static func redisURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["TASKSHIM_TEST_REDIS_URL"], !url.isEmpty else {
+            throw MissingServer(description: "TASKSHIM_TEST_REDIS_URL is not set: run the tests through ./scripts/test, which starts Redis.")
+        }
+        return url
+    }
+
     /// `TASKSHIM_TEST_DATABASE_CA`: the certificate the local PostgreSQL serves TLS with.
     public static func postgresCertificate() throws -> String {
         guard let path = ProcessInfo.processInfo.environment["TASKSHIM_TEST_DATABASE_CA"], !path.isEmpty else {

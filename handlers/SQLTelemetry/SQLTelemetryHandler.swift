@@ -79,16 +79,7 @@ public struct SQLTelemetryHandler: Handler {
         let policy = RetryPolicy(maxAttempts: configuration.attempts, baseDelay: configuration.retryBase)
             .bounded(for: invocation, attempts: configuration.platformRetryAttempts)
         let file = file
-        return try await policy.run(
-            budget: context.dependencies.budget(for: dependency), breaker: context.dependencies.breaker(for: dependency),
-            shouldRetry: { ($0 as? TaskShimError)?.isRetryable ?? false },
-            onRetry: { attempt, delay, error in
-                logger.warning("database call failed; retrying", metadata: [
-                    "dependency": .string(dependency), "try": .stringConvertible(attempt),
-                    "retry_in_ms": .stringConvertible(HTTPClient.milliseconds(delay)), "error": .string("\(error)"),
-                ])
-            }
-        ) { _ in
+        return try await context.dependencies.call(dependency, "database call", policy: policy, logger: logger) { _ in
             let database = try await openDatabase(configuration, logger: logger)
             logger.debug("running query", metadata: ["database": .string("\(database.kind) \(database.displayName)"),
                                                       "file": .string(file)])
