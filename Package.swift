@@ -38,6 +38,10 @@ let package = Package(
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TaskShimQueue",
+            dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "TaskShimLambda",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
@@ -58,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -69,6 +73,7 @@ let package = Package(
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore", "TestSupport"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimAuditTests", dependencies: ["TaskShimAudit", "TaskShimClients", "TestSupport"]),
+        .testTarget(name: "TaskShimQueueTests", dependencies: ["TaskShimQueue", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),

@@ -4,3 +4,4 @@
 @_exported import TaskShimLambda
 @_exported import TaskShimHTTP
 @_exported import TaskShimAudit
+@_exported import TaskShimQueue

@@ -11,9 +11,10 @@ struct RootCommand: AsyncParsableCommand {
             Examples:
               runtime exec handlers/SQLTelemetry/examples/demo.sql --dry-run
               runtime exec report.sql --start 2026-11-22T08:00:00Z --end 2026-11-22T09:00:00Z
+              runtime worker --queue postgres://app@db/app --concurrency 4
               runtime list
             """,
         version: Runtime.version,
-        subcommands: [ExecCommand.self, LambdaCommand.self, ServeCommand.self, HealthcheckCommand.self, ListCommand.self, VersionCommand.self]
+        subcommands: [ExecCommand.self, LambdaCommand.self, ServeCommand.self, WorkerCommand.self, EnqueueCommand.self, HealthcheckCommand.self, ListCommand.self, VersionCommand.self]
     )
 }

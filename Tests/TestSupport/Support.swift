@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TaskShimCore
 
 /// Fails a test loudly when a server it needs is not configured: integration tests never skip.
@@ -292,11 +293,15 @@ public final class SelfSignedCertificate: @unchecked Sendable {
 
 /// A loopback port with nothing listening: connecting is refused at once, and a server the test
 /// starts there (the Lambda emulator, `runtime serve`) can bind it.
+private let handedOutPorts = Mutex<Set<Int>>([])
+
 public func closedPort() -> Int {
     // Outside Linux's ephemeral range (32768-60999): a server that binds port 0 (the Python peers)
-    // can then never be handed the port between this check and its user binding it.
+    // can then never be handed the port between this check and its user binding it. Never the same
+    // port twice in a run: two tests that drew it at once would both find it free.
     while true {
         let port = Int.random(in: 20_000..<32_000)
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

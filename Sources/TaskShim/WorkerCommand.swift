@@ -1,0 +1,189 @@
+import ArgumentParser
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import TaskShimAudit
+import TaskShimQueue
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run jobs from a queue: each job's type names the handler, its payload is the event.",
+        discussion: """
+            Jobs are claimed with a lease that the worker renews while they run; a killed worker's jobs \
+            return to the queue once their lease runs out and run again with their attempt counted. A job \
+            whose handler fails with a temporary error (exit 75) is retried after retry_delay_seconds × \
+            attempt until max_attempts; other failures, and unknown job types, fail it for good with the \
+            error kept. SIGTERM stops claiming; running handlers are cancelled and their jobs go back.
+
+            Examples:
+              runtime worker --queue postgres://app@db/app --queues default,reports --concurrency 4
+              runtime worker --queue $DATABASE_URL --burst          # until the queue is empty
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL).", valueName: "url"))
+    var queue: String?
+
+    @Option(name: .long, help: ArgumentHelp("Queue names to take jobs from, comma-separated.", valueName: "a,b"))
+    var queues: String = "default"
+
+    @Option(name: .long, help: "Jobs run at once.")
+    var concurrency: Int = 1
+
+    @Option(name: .long, help: ArgumentHelp("This worker's id in the job table (default: host name and process id).", valueName: "id"))
+    var workerID: String?
+
+    @Option(name: .long, help: ArgumentHelp("Stop after this many jobs.", valueName: "n"))
+    var maxJobs: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a claimed job stays ours without a renewal (renewed every third).", valueName: "seconds"))
+    var lease: Int = 30
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between polls of an empty queue.", valueName: "seconds"))
+    var pollSeconds: Double = 1
+
+    @Flag(name: .long, help: "Stop once no job is available.")
+    var burst = false
+
+    @Flag(name: .long, help: "Claim once, run what was claimed, stop.")
+    var once = false
+
+    func validate() throws {
+        guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1000.") }
+        guard (2...86_400).contains(lease) else { throw ValidationError("--lease must be from 2 to 86400 seconds.") }
+        if let maxJobs, maxJobs < 1 { throw ValidationError("--max-jobs must be 1 or more.") }
+        guard pollSeconds > 0, pollSeconds <= 3600 else { throw ValidationError("--poll-seconds must be more than 0 and at most 3600.") }
+    }
+
+    func run() async throws {
+        guard let (runtime, io) = Runtime.current else { return }
+        try await io.reportingErrors { redactor throws(TaskShimError) in
+            try await work(runtime: runtime, io: io, redactor: redactor)
+        }
+    }
+
+    private func work(runtime: Runtime, io: Runtime.IO, redactor: Redactor) async throws(TaskShimError) {
+        var setup = try LogSetup.resolve(environment: io.environment, writer: io.standardOutput, isTerminal: io.isTerminal)
+        setup.redactor = redactor
+        let logger = setup.makeLogger(label: "taskshim.worker")
+        let jobQueue = try QueueURL.open(queue, environment: io.environment)
+        var configuration = Worker.Configuration(workerID: workerID ?? Self.defaultWorkerID())
+        configuration.queues = queues.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+        configuration.concurrency = concurrency
+        configuration.maxJobs = maxJobs
+        configuration.lease = .seconds(lease)
+        configuration.pollInterval = .milliseconds(Int64(pollSeconds * 1000))
+        configuration.burst = burst
+        configuration.once = once
+        configuration.jobTimeout = .seconds(try io.environment.int("TASKSHIM_JOB_TIMEOUT", default: 900, in: 1...86_400))
+
+        let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
+        let dependencies = try Dependencies(environment: io.environment, logger: logger)
+        let audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
+                                       dependencies: dependencies, logger: logger)
+        let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput,
+                            dependencies: dependencies, audit: audit ?? NoAudit())
+        let worker = Worker(queue: jobQueue, registry: runtime.registry, runner: runner, configuration: configuration, logger: logger)
+        logger.info("worker started", metadata: ["queue": .string(jobQueue.displayName), "queues": .string(configuration.queues.joined(separator: ",")),
+                                                 "worker_id": .string(configuration.workerID), "concurrency": .stringConvertible(concurrency)])
+        let (result, signal) = await SignalWatcher.cancelling { () -> Result<Int, TaskShimError> in
+            do { return .success(try await worker.run()) } catch { return .failure(.wrapping(error)) }
+        }
+        await audit?.close()
+        if let number = signal { logger.info("worker stopped on \(SignalWatcher.name(number))") }
+        let processed = try result.get()
+        logger.info("worker finished", metadata: ["jobs": .stringConvertible(processed)])
+    }
+
+    static func defaultWorkerID() -> String {
+        let host = (try? String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8))?.trimmed ?? "host"
+        return "\(host):\(getpid())"
+    }
+}
+
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Add a job to a queue; prints its id.",
+        discussion: """
+            Examples:
+              runtime enqueue --queue $DATABASE_URL report.sql --payload '{"day":"2026-12-01"}'
+              runtime enqueue --queue $DATABASE_URL echo --unique-key nightly-2026-12-01 --delay 60
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The job type: the handler that will run it (runtime list).", valueName: "type"))
+    var type: String
+
+    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL).", valueName: "url"))
+    var queue: String?
+
+    @Option(name: .long, help: ArgumentHelp("The queue name.", valueName: "name"))
+    var queueName: String = "default"
+
+    @Option(name: .long, help: ArgumentHelp("The job's payload, a JSON object.", valueName: "json"))
+    var payload: String = "{}"
+
+    @Option(name: .long, help: ArgumentHelp("Seconds before the job becomes available.", valueName: "seconds"))
+    var delay: Int = 0
+
+    @Option(name: .long, help: ArgumentHelp("While a job with this key waits or runs in the queue, do not add another.", valueName: "key"))
+    var uniqueKey: String?
+
+    @Option(name: .long, help: "Tries before the job fails for good.")
+    var maxAttempts: Int = 5
+
+    @Option(name: .long, help: ArgumentHelp("Seconds before a retry, times the attempt.", valueName: "seconds"))
+    var retryDelay: Int = 30
+
+    @Option(name: .long, help: "Higher runs first.")
+    var priority: Int = 0
+
+    func validate() throws {
+        guard (1...1000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be from 1 to 1000.") }
+        guard delay >= 0, retryDelay >= 0 else { throw ValidationError("--delay and --retry-delay cannot be negative.") }
+        guard JSONValue.parse(Data(payload.utf8))?.object != nil else {
+            throw ValidationError("--payload must be a JSON object, for example '{\"day\":\"2026-12-01\"}'.")
+        }
+    }
+
+    func run() async throws {
+        guard let (_, io) = Runtime.current else { return }
+        try await io.reportingErrors { _ throws(TaskShimError) in
+            let jobQueue = try QueueURL.open(queue, environment: io.environment)
+            do {
+                try await jobQueue.migrate()
+                let job = NewJob(queue: queueName, type: type, payload: Data(payload.utf8), delaySeconds: delay, maxAttempts: maxAttempts,
+                                 retryDelaySeconds: retryDelay, priority: priority, uniqueKey: uniqueKey)
+                if let id = try await jobQueue.enqueue(job) {
+                    io.standardOutput.write(line: String(id))
+                } else {
+                    io.standardOutput.write(line: "duplicate: a job with unique key \(uniqueKey ?? "") is already waiting or running")
+                }
+            } catch {
+                throw .wrapping(error)
+            }
+        }
+    }
+}
+
+/// The queue a `--queue` URL (or the environment) names.
+enum QueueURL {
+    static func open(_ flag: String?, environment: Environment) throws(TaskShimError) -> any JobQueue {
+        guard let url = flag ?? environment["TASKSHIM_QUEUE_URL"] ?? environment["DATABASE_URL"] else {
+            throw .configuration("No queue is configured.", hint: "Pass --queue postgres://... or set TASKSHIM_QUEUE_URL (or DATABASE_URL).")
+        }
+        let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+        switch scheme {
+        case "postgres", "postgresql":
+            return PostgresJobQueue(url: url)
+        case "redis", "rediss", "sqlite", "file":
+            throw .configuration("Queues on \(scheme) are not available yet; only PostgreSQL is.", hint: "Use a postgres:// queue URL.")
+        default:
+            throw .configuration("The queue URL's scheme \(scheme) is not a queue backend.", hint: "Use a postgres:// URL.")
+        }
+    }
+}
