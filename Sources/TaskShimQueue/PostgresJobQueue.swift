@@ -79,6 +79,8 @@ public final class PostgresJobQueue: JobQueue {
         try await using { connection in
             // Concurrent first starts would race on CREATE ... IF NOT EXISTS: one at a time.
             let key: [String: SQLValue] = ["key": .integer(0x7461_736B_7368_696D)]
+            // libpq prints notices on stderr: no "already exists, skipping" on every start.
+            _ = try await connection.all("SELECT set_config('client_min_messages', 'warning', false)")
             _ = try await connection.all("SELECT pg_advisory_lock(:key)", parameters: key)
             do {
                 for statement in Self.schema { _ = try await connection.all(statement) }
