@@ -111,22 +111,32 @@ public final class PostgresJobQueue: JobQueue {
         }
     }
 
+    /// Queues are taken in the order given (the first has precedence, as in RQ), each with an
+    /// equality on `queue_name` so the claim walks the ready index in order instead of sorting every
+    /// waiting job (an `= ANY(...)` made each claim a sequential scan: 5 ms with 6,000 jobs waiting).
     public func claim(queues: [String], worker: String, limit: Int, lease: Duration) async throws -> [Job] {
+        var jobs: [Job] = []
+        for queue in queues where jobs.count < limit {
+            jobs += try await claim(queue: queue, worker: worker, limit: limit - jobs.count, lease: lease)
+        }
+        return jobs
+    }
+
+    private func claim(queue: String, worker: String, limit: Int, lease: Duration) async throws -> [Job] {
         try await using { connection in
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs AS j
                 SET status = 'running', attempt_count = j.attempt_count + 1, worker_id = :worker, locked_at = now(),
                     lease_expires_at = now() + make_interval(secs => :lease), started_at = coalesce(j.started_at, now())
                 FROM (SELECT job_id FROM taskshim_jobs
-                      WHERE queue_name = ANY(string_to_array(:queues, ',')) AND status IN ('queued', 'retry') AND available_at <= now()
+                      WHERE queue_name = :queue AND status IN ('queued', 'retry') AND available_at <= now()
                       ORDER BY priority DESC, available_at, job_id
                       LIMIT :limit
                       FOR UPDATE SKIP LOCKED) AS next
                 WHERE j.job_id = next.job_id
                 RETURNING j.job_id, j.queue_name, j.job_type, j.payload_json::text, j.attempt_count, j.max_attempts, j.retry_delay_seconds
                 """, parameters: [
-                    "worker": .text(worker), "lease": .double(lease.seconds), "queues": .text(queues.joined(separator: ",")),
-                    "limit": .integer(Int64(limit)),
+                    "worker": .text(worker), "lease": .double(lease.seconds), "queue": .text(queue), "limit": .integer(Int64(limit)),
                 ])
             return rows.compactMap { row in
                 guard let id = row[0].flatMap({ Int64($0) }), let queue = row[1], let type = row[2] else { return nil }
@@ -136,16 +146,26 @@ public final class PostgresJobQueue: JobQueue {
         }
     }
 
-    public func complete(_ job: Job, worker: String, result: Data) async throws -> Bool {
-        try await using { connection in
+    public func complete(_ results: [(job: Job, result: Data)], worker: String) async throws -> Set<Int64> {
+        guard !results.isEmpty else { return [] }
+        // One statement for the batch: its rows as a JSON array bound as one parameter.
+        var batch = "["
+        for (index, entry) in results.enumerated() {
+            if index > 0 { batch += "," }
+            batch += #"{"id":\#(entry.job.id),"attempt":\#(entry.job.attempt),"result":"#
+            batch += String(decoding: entry.result, as: UTF8.self) + "}"
+        }
+        batch += "]"
+        return try await using { connection in
             let rows = try await connection.all("""
-                UPDATE taskshim_jobs SET status = 'completed', result_json = :result::jsonb, error_text = NULL,
+                UPDATE taskshim_jobs AS j SET status = 'completed', result_json = d.result, error_text = NULL,
                     finished_at = now(), lease_expires_at = NULL
-                WHERE job_id = :id AND worker_id = :worker AND status = 'running' AND attempt_count = :attempt
-                RETURNING job_id
-                """, parameters: ["result": .text(String(decoding: result, as: UTF8.self)), "id": .integer(job.id),
-                                  "worker": .text(worker), "attempt": .integer(Int64(job.attempt))])
-            return !rows.isEmpty
+                FROM (SELECT (e->>'id')::bigint AS id, (e->>'attempt')::integer AS attempt, e->'result' AS result
+                      FROM jsonb_array_elements(:batch::jsonb) AS e) AS d
+                WHERE j.job_id = d.id AND j.worker_id = :worker AND j.status = 'running' AND j.attempt_count = d.attempt
+                RETURNING j.job_id
+                """, parameters: ["batch": .text(batch), "worker": .text(worker)])
+            return Set(rows.compactMap { $0[0].flatMap { Int64($0) } })
         }
     }
 
@@ -176,7 +196,7 @@ public final class PostgresJobQueue: JobQueue {
         }
     }
 
-    public func rescue() async throws -> Int {
+    public func rescue(queues: [String]) async throws -> Int {
         try await using { connection in
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs SET
@@ -184,9 +204,9 @@ public final class PostgresJobQueue: JobQueue {
                     error_text = 'the worker ' || coalesce(worker_id, '?') || ' stopped renewing its lease (killed or stuck)',
                     available_at = now(), worker_id = NULL, lease_expires_at = NULL,
                     finished_at = CASE WHEN attempt_count < max_attempts THEN NULL ELSE now() END
-                WHERE status = 'running' AND lease_expires_at < now()
+                WHERE status = 'running' AND lease_expires_at < now() AND queue_name = ANY(string_to_array(:queues, ','))
                 RETURNING job_id
-                """, parameters: [:])
+                """, parameters: ["queues": .text(queues.joined(separator: ","))])
             return rows.count
         }
     }

@@ -60,46 +60,70 @@ public struct Worker: Sendable {
         let running = RunningJobs()
         let keeper = Task { [self] in await keepLeases(running) }
         defer { keeper.cancel() }
+        // Results are written in batches by a task of their own: a finished job frees its slot at
+        // once, and the task, not cancelled by a stop, writes what is left before the worker returns.
+        let results = ResultBuffer()
+        let writer = Task { [self] in await writeResults(results) }
+        defer { writer.cancel() }
         var claimed = 0
-        var finished = 0
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var active = 0
+        try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 if let maxJobs = configuration.maxJobs, claimed >= maxJobs { break }
-                if active >= configuration.concurrency {
-                    try await group.next()
-                    active -= 1
-                    finished += 1
+                let room = min(configuration.concurrency - running.count, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
+                if room <= 0 {
+                    await running.waitForAFinish(orAfter: nil)
                     continue
                 }
-                let room = min(configuration.concurrency - active, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
                 let queues = configuration.queues, worker = configuration.workerID, lease = configuration.lease
                 let jobs = try await call("claiming jobs") { try await queue.claim(queues: queues, worker: worker, limit: room, lease: lease) }
                 claimed += jobs.count
                 for job in jobs {
                     running.insert(job.id)
-                    active += 1
                     group.addTask { [self] in
-                        await process(job)
+                        await process(job, results: results)
                         running.remove(job.id)
                     }
                 }
                 if configuration.once { break }
                 if jobs.isEmpty {
-                    if active > 0 {
-                        try await group.next()
-                        active -= 1
-                        finished += 1
-                    } else if configuration.burst {
-                        break
+                    if configuration.burst {
+                        // Burst: done once nothing is available and nothing runs that could add more.
+                        if running.count == 0 { break }
+                        await running.waitForAFinish(orAfter: nil)
                     } else {
-                        try? await Task.sleep(for: configuration.pollInterval)
+                        // Poll again after the interval, or as soon as a slot frees up.
+                        await running.waitForAFinish(orAfter: configuration.pollInterval)
                     }
                 }
             }
-            while try await group.next() != nil { finished += 1 }
         }
-        return finished
+        results.close()
+        await writer.value
+        return running.finished
+    }
+
+    /// Writes finished jobs' results, as many per statement as have gathered, until the buffer is
+    /// closed and empty.
+    private func writeResults(_ results: ResultBuffer) async {
+        let worker = configuration.workerID
+        while let batch = await results.next() {
+            let recorded: Set<Int64>
+            do {
+                recorded = try await Task { try await call("recording results") { try await queue.complete(batch, worker: worker) } }.value
+            } catch let error as TaskShimError where error.status == .dataError {
+                // A result the database refuses (jsonb has no \u0000) must not sink its batch: one by one,
+                // and a refused one fails its job instead of leaving it to run again forever.
+                recorded = await writeOneByOne(batch, refusal: error)
+            } catch {
+                logger.error("could not record results; their jobs' leases will run out and they will run again",
+                             metadata: ["jobs": .stringConvertible(batch.count), "error": .string("\(error)")])
+                continue
+            }
+            for entry in batch where !recorded.contains(entry.job.id) {
+                logger.warning("job finished after its lease ran out; another worker may run it again",
+                               metadata: ["job_id": .stringConvertible(entry.job.id), "attempt": .stringConvertible(entry.job.attempt)])
+            }
+        }
     }
 
     /// Renews the leases of running jobs every third of the lease, and rescues dead workers' jobs.
@@ -108,7 +132,7 @@ public struct Worker: Sendable {
         let beat = configuration.lease / 3
         while !Task.isCancelled {
             if sinceRescue == .zero {
-                if let rescued = try? await queue.rescue(), rescued > 0 {
+                if let rescued = try? await queue.rescue(queues: configuration.queues), rescued > 0 {
                     logger.warning("jobs of a dead worker returned to the queue", metadata: ["jobs": .stringConvertible(rescued)])
                 }
             }
@@ -126,7 +150,22 @@ public struct Worker: Sendable {
 
     /// Runs one job and records how it ended. The record is written even when the worker is being
     /// stopped (in a task of its own, which the stop does not cancel).
-    func process(_ job: Job) async {
+    private func writeOneByOne(_ batch: [(job: Job, result: Data)], refusal: TaskShimError) async -> Set<Int64> {
+        let worker = configuration.workerID
+        var recorded: Set<Int64> = []
+        for entry in batch {
+            do {
+                if try await queue.complete(entry.job, worker: worker, result: entry.result) { recorded.insert(entry.job.id) }
+            } catch {
+                let reason = "the handler succeeded but its result could not be stored: \(error)"
+                _ = await record { try await queue.fail(entry.job, worker: worker, error: reason, retryable: false) }
+                recorded.insert(entry.job.id)
+            }
+        }
+        return recorded
+    }
+
+    func process(_ job: Job, results: ResultBuffer) async {
         let worker = configuration.workerID
         let handler: any Handler
         do {
@@ -147,11 +186,7 @@ public struct Worker: Sendable {
         } else {
             let result = JSONValue.isValid(outcome.output) ? outcome.output
                 : outcome.output.isEmpty ? Data("null".utf8) : Data(JSONLine.quoted(String(decoding: outcome.output, as: UTF8.self)).utf8)
-            let mine = await record { try await queue.complete(job, worker: worker, result: result) }
-            if mine == false {
-                logger.warning("job finished after its lease ran out; another worker may run it again",
-                               metadata: ["job_id": .stringConvertible(job.id), "attempt": .stringConvertible(job.attempt)])
-            }
+            results.add(job, result)
         }
     }
 
@@ -170,10 +205,91 @@ public struct Worker: Sendable {
     }
 }
 
-/// The ids of the jobs a worker is running, for its lease renewals.
+/// The jobs a worker is running (for its lease renewals and its free slots), and a wake-up for
+/// the claim loop when one finishes.
 final class RunningJobs: Sendable {
-    private let ids_ = Mutex<Set<Int64>>([])
-    func insert(_ id: Int64) { ids_.withLock { _ = $0.insert(id) } }
-    func remove(_ id: Int64) { ids_.withLock { _ = $0.remove(id) } }
-    var ids: [Int64] { ids_.withLock { Array($0) } }
+    private struct State {
+        var ids: Set<Int64> = []
+        var finished = 0
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func insert(_ id: Int64) { state.withLock { _ = $0.ids.insert(id) } }
+
+    func remove(_ id: Int64) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.ids.remove(id)
+            state.finished += 1
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    var ids: [Int64] { state.withLock { Array($0.ids) } }
+    var count: Int { state.withLock { $0.ids.count } }
+    var finished: Int { state.withLock { $0.finished } }
+
+    /// Returns when a running job finishes, or after `timeout` (nil: only on a finish, or at once when
+    /// nothing runs).
+    func waitForAFinish(orAfter timeout: Duration?) async {
+        let timer = timeout.map { timeout in Task { [self] in
+            try? await Task.sleep(for: timeout)
+            wake()
+        } }
+        defer { timer?.cancel() }
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.ids.isEmpty && timeout == nil { return true }
+                state.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+}
+
+/// Finished jobs waiting for their result to be written.
+final class ResultBuffer: Sendable {
+    private struct State {
+        var entries: [(job: Job, result: Data)] = []
+        var closed = false
+    }
+    private let state = Mutex(State())
+    private let wakeup = Wakeup()
+
+    func add(_ job: Job, _ result: Data) {
+        state.withLock { $0.entries.append((job: job, result: result)) }
+        wakeup.signal()
+    }
+
+    /// No more results will come.
+    func close() {
+        state.withLock { $0.closed = true }
+        wakeup.signal()
+    }
+
+    /// Everything gathered so far (at most 500), waiting for some; nil once closed and empty.
+    func next() async -> [(job: Job, result: Data)]? {
+        while true {
+            let (batch, done) = state.withLock { state -> ([(job: Job, result: Data)], Bool) in
+                let count = min(state.entries.count, 500)
+                let batch = Array(state.entries.prefix(count))
+                state.entries.removeFirst(count)
+                return (batch, state.closed && state.entries.isEmpty)
+            }
+            if !batch.isEmpty { return batch }
+            if done { return nil }
+            await wakeup.wait()
+        }
+    }
 }
