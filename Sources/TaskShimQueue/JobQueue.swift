@@ -21,6 +21,8 @@ public protocol JobQueue: Sendable {
     /// Records a failed try: back to the queue after the job's retry delay × attempt while tries are
     /// left and `retryable`, else failed with the error kept.
     func fail(_ job: Job, worker: String, error: String, retryable: Bool) async throws -> JobFate
+    /// Gives a job back untried (its worker is stopping): available at once, the attempt not counted.
+    func release(_ job: Job, worker: String) async throws
     /// Extends the leases of the worker's running jobs.
     func heartbeat(_ jobs: [Int64], worker: String, lease: Duration) async throws
     /// Returns jobs of `queues` whose lease ran out to the queue (or fails them when out of tries); how many.

@@ -185,6 +185,16 @@ public final class PostgresJobQueue: JobQueue {
         }
     }
 
+    public func release(_ job: Job, worker: String) async throws {
+        try await using { connection in
+            _ = try await connection.all("""
+                UPDATE taskshim_jobs SET status = 'retry', attempt_count = attempt_count - 1, available_at = now(),
+                    worker_id = NULL, lease_expires_at = NULL, error_text = 'released: the worker ' || :worker || ' stopped'
+                WHERE job_id = :id AND worker_id = :worker AND status = 'running' AND attempt_count = :attempt
+                """, parameters: ["id": .integer(job.id), "worker": .text(worker), "attempt": .integer(Int64(job.attempt))])
+        }
+    }
+
     public func heartbeat(_ jobs: [Int64], worker: String, lease: Duration) async throws {
         guard !jobs.isEmpty else { return }
         try await using { connection in

@@ -54,7 +54,7 @@ public struct Worker: Sendable {
 
     /// Runs until cancelled (SIGTERM), or as `maxJobs`, `burst` or `once` say; returns the jobs run.
     /// On cancellation no new job is claimed; running handlers are cancelled and their jobs go back
-    /// to the queue as failed tries.
+    /// to the queue, available at once, their attempt not counted.
     public func run() async throws -> Int {
         try await call("queue migration") { try await queue.migrate() }
         let running = RunningJobs()
@@ -177,6 +177,12 @@ public struct Worker: Sendable {
             return
         }
         let outcome = await runner.run(handler, job.invocation(deadline: Date().addingTimeInterval(configuration.jobTimeout.seconds)))
+        if outcome.error != nil, Task.isCancelled {
+            // The worker is stopping and cancelled the handler: not the job's failure. Another worker takes it at once.
+            _ = await record { try await queue.release(job, worker: worker) }
+            logger.notice("job released: the worker is stopping", metadata: ["job_id": .stringConvertible(job.id)])
+            return
+        }
         if let error = outcome.error {
             let fate = await record { try await queue.fail(job, worker: worker, error: error.description, retryable: error.isRetryable) }
             if fate == .failed {

@@ -55,6 +55,24 @@ extension ProcessDrivingTests {
         #expect(try await row(id, "status, attempt_count, result_json::text") == ["completed", "2", #""slept""#])
     }
 
+    @Test func sigtermReleasesARunningJobForTheNextWorker() async throws {
+        let url = try TestServers.postgresURL()
+        let q = queueName("sigterm")
+        let added = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["enqueue", "sleep", "--queue", url, "--queue-name", q,
+                                                                                      "--payload", #"{"ms":30000}"#])
+        let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let worker = try BackgroundRuntime(environment: ["TASKSHIM_LOG_FORMAT": "json"], arguments: ["worker", "--queue", url, "--queues", q],
+                                           executable: RepositoryPaths.embeddedRuntimeBinary)
+        #expect(try await worker.waitForLog("sleeping"))
+        let start = ContinuousClock.now
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: 20) == 0, "\(worker.stdout)")
+        #expect(ContinuousClock.now - start < .seconds(10), "the 30 s job was cancelled, not waited for")
+        let values = try await row(id, "status, attempt_count, available_at <= now(), error_text")
+        #expect(values[0] == "retry" && values[1] == "0" && values[2] == "t", "back, untried, available at once: \(values)")
+        #expect(values[3]?.contains("stopped") == true)
+    }
+
     @Test func unknownTypesFailForGoodAndTemporaryFailuresAreRetried() async throws {
         let url = try TestServers.postgresURL()
         let q = queueName("failures")

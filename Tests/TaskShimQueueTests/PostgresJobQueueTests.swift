@@ -124,6 +124,20 @@ struct PostgresJobQueueTests {
         #expect(try await jobs.enqueue(NewJob(queue: q, type: "echo", uniqueKey: "nightly-2026-12-01")) != nil, "done: may run again")
     }
 
+    @Test func aResultTheDatabaseRefusesIsADataError() async throws {
+        let jobs = try await queue()
+        let q = name("refused")
+        _ = try await jobs.enqueue(NewJob(queue: q, type: "echo"))
+        let job = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).first)
+        do {
+            _ = try await jobs.complete(job, worker: "w", result: Data(#""nul \u0000 inside""#.utf8))
+            Issue.record("jsonb accepted \\u0000")
+        } catch {
+            #expect((error as? TaskShimError)?.status == .dataError, "\(error)")
+        }
+        #expect(try await jobs.complete(job, worker: "w", result: Data(#""fine""#.utf8)))
+    }
+
     @Test func aDelayedJobWaitsItsTurn() async throws {
         let jobs = try await queue()
         let q = name("delay")
