@@ -1,7 +1,9 @@
 #include "CHiredis.h"
 #include "CLibraryLoader.h"
 
-static taskshim_library hiredis = TASKSHIM_LIBRARY("libhiredis.so.0.14", "libhiredis.so");
+/* Only the soname the headers describe: hiredis 1.x changed the layout of redisReply and redisReader,
+   which this code reads directly. */
+static taskshim_library hiredis = TASKSHIM_LIBRARY("libhiredis.so.0.14");
 
 const char *taskshim_hiredis_load_error(void) { return taskshim_library_load_error(&hiredis); }
 

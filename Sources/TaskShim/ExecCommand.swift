@@ -123,7 +123,7 @@ struct ExecCommand: AsyncParsableCommand {
         }
 
         let audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
-                                       dependencies: dependencies, logger: logger)
+                                       dependencies: dependencies, redactor: redactor, logger: logger)
         let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput,
                             dependencies: dependencies, audit: audit ?? NoAudit())
         let (outcome, signal) = await SignalWatcher.cancelling { await runner.run(handler, invocation) }

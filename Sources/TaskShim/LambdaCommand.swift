@@ -66,7 +66,7 @@ struct LambdaCommand: AsyncParsableCommand {
         let audit: AuditLog?
         do {
             audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
-                                       dependencies: dependencies, logger: logger)
+                                       dependencies: dependencies, redactor: redactor, logger: logger)
         } catch {
             try? await api.initializationFailed(LambdaErrorBody(error))
             throw error

@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         let secrets = try SecretsProviders.make(environment: environment, redactor: redactor)
         let dependencies = try Dependencies(environment: environment, logger: logger)
         let audit = try AuditLog.start(AuditConfiguration(environment: environment), standardOutput: io.standardOutput,
-                                       dependencies: dependencies, logger: logger)
+                                       dependencies: dependencies, redactor: redactor, logger: logger)
         let runner = Runner(logger: logger, environment: environment, secrets: secrets, output: io.standardOutput,
                             dependencies: dependencies, audit: audit ?? NoAudit())
         let server = FunctionServer(handler: resolved, runner: runner, logger: logger, configuration: configuration)

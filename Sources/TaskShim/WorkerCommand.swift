@@ -83,7 +83,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
         let dependencies = try Dependencies(environment: io.environment, logger: logger)
         let audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
-                                       dependencies: dependencies, logger: logger)
+                                       dependencies: dependencies, redactor: redactor, logger: logger)
         let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput,
                             dependencies: dependencies, audit: audit ?? NoAudit())
         let worker = Worker(queue: jobQueue, registry: runtime.registry, runner: runner, configuration: configuration, logger: logger)
@@ -144,7 +144,9 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be from 1 to 1000.") }
-        guard delay >= 0, retryDelay >= 0 else { throw ValidationError("--delay and --retry-delay cannot be negative.") }
+        guard (0...31_536_000).contains(delay), (0...86_400).contains(retryDelay) else {
+            throw ValidationError("--delay must be from 0 to 31536000 seconds and --retry-delay from 0 to 86400.")
+        }
         guard JSONValue.parse(Data(payload.utf8))?.object != nil else {
             throw ValidationError("--payload must be a JSON object, for example '{\"day\":\"2026-12-01\"}'.")
         }

@@ -14,17 +14,20 @@ public final class AuditLog: AuditRecorder {
     private let deliveries: [AuditDelivery]
     private let tasks: [Task<Void, Never>]
     private let logger: Logger
+    private let redactor: Redactor
 
-    /// Opens the sinks `configuration` names; nil when it names none.
+    /// Opens the sinks `configuration` names; nil when it names none. Every event is passed through
+    /// `redactor` (as log lines are): a secret in an error message stays out of the trail.
     public static func start(_ configuration: AuditConfiguration, standardOutput: any LineWriter, dependencies: Dependencies,
-                             logger: Logger) throws(TaskShimError) -> AuditLog? {
+                             redactor: Redactor, logger: Logger) throws(TaskShimError) -> AuditLog? {
         guard configuration.isEnabled else { return nil }
-        return try AuditLog(configuration, standardOutput: standardOutput, dependencies: dependencies, logger: logger)
+        return try AuditLog(configuration, standardOutput: standardOutput, dependencies: dependencies, redactor: redactor, logger: logger)
     }
 
-    init(_ configuration: AuditConfiguration, standardOutput: any LineWriter, dependencies: Dependencies, logger: Logger,
-         transports extra: [any AuditTransport] = []) throws(TaskShimError) {
+    init(_ configuration: AuditConfiguration, standardOutput: any LineWriter, dependencies: Dependencies, redactor: Redactor,
+         logger: Logger, transports extra: [any AuditTransport] = []) throws(TaskShimError) {
         self.configuration = configuration
+        self.redactor = redactor
         self.logger = logger
         self.standardOutput = configuration.sinks.contains(.stdout) ? standardOutput : nil
         file = try configuration.sinks.contains(.file)
@@ -78,7 +81,7 @@ public final class AuditLog: AuditRecorder {
     private let syncer: Task<Void, Never>?
 
     public func record(_ event: AuditEvent) throws(TaskShimError) {
-        let line = event.json
+        let line = redactor.redact(event.json)
         if let standardOutput { standardOutput.write(line: #"{"log_type":"audit","# + line.dropFirst()) }
         try file?.append(line)
         if let spool {

@@ -85,6 +85,9 @@ final class AuditSpool: @unchecked Sendable {
             }
             usleep(20_000)
         }
+        var opened = false
+        let lockDescriptor = self.lockDescriptor
+        defer { if !opened { Glibc.close(lockDescriptor) } }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasPrefix("seg-") && name.hasSuffix(".jsonl") {
             guard let number = UInt64(name.dropFirst(4).dropLast(6)) else { continue }
@@ -106,6 +109,7 @@ final class AuditSpool: @unchecked Sendable {
             cursors[consumer] = position
         }
         collectGarbage()
+        opened = true
     }
 
     deinit { close() }

@@ -104,8 +104,10 @@ struct SplunkHEC: AuditTransport {
             throw TaskShimError(.configuration, said, hint: "The token may not write to SPLUNK_HEC_INDEX; fix the index or the token's allowed indexes.")
         case (400, 10?), (400, 11?), (400, 14?):
             throw TaskShimError(.configuration, said, hint: "Indexer acknowledgement and SPLUNK_HEC_ACK disagree; set SPLUNK_HEC_ACK to match the token.")
-        case (400, _), (413, _):
+        case (400, 5?), (400, 6?), (400, 12?), (400, 13?), (413, _):
             throw TaskShimError(.dataError, said)
+        case (400, _):
+            throw TaskShimError(.configuration, said, hint: "Check the HEC token's settings and SPLUNK_HEC_* variables.")
         case (404, _):
             throw TaskShimError(.configuration, said, hint: "Check SPLUNK_HEC_URL (the collector listens on /services/collector/event, port 8088 by default).")
         default:

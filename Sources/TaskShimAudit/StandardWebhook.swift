@@ -53,9 +53,11 @@ struct StandardWebhook: AuditTransport {
         switch response.status {
         case 401, 403:
             throw TaskShimError(.noPermission, said, hint: "Check AUDIT_WEBHOOK_SECRET against the receiver's signing secret.")
-        case 404, 405, 410:
-            throw TaskShimError(.configuration, said, hint: "Check AUDIT_WEBHOOK_URL.")
-        case 400, 413, 415, 422:
+        case 400, 404, 405, 410:
+            // Receivers answer 400 to a bad signature or a skewed clock as often as to a bad event:
+            // held, not set aside, so a wrong secret cannot drain the trail into the rejected file.
+            throw TaskShimError(.configuration, said, hint: "Check AUDIT_WEBHOOK_URL and AUDIT_WEBHOOK_SECRET, and this host's clock.")
+        case 413, 415, 422:
             throw TaskShimError(.dataError, said)
         default:
             var error = TaskShimError.temporary(said)

@@ -42,7 +42,12 @@ public final class AppendOnlyFile: @unchecked Sendable {
             }
             return false
         }
-        if failed { throw Self.error("write", path) }
+        if failed {
+            let error = Self.error("write", path)
+            // No torn fragment for the next append to run into.
+            _ = ftruncate(descriptor, off_t(size))
+            throw error
+        }
         size += bytes.count
     }
 

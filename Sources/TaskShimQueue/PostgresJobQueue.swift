@@ -117,7 +117,12 @@ public final class PostgresJobQueue: JobQueue {
     public func claim(queues: [String], worker: String, limit: Int, lease: Duration) async throws -> [Job] {
         var jobs: [Job] = []
         for queue in queues where jobs.count < limit {
-            jobs += try await claim(queue: queue, worker: worker, limit: limit - jobs.count, lease: lease)
+            do {
+                jobs += try await claim(queue: queue, worker: worker, limit: limit - jobs.count, lease: lease)
+            } catch where !jobs.isEmpty {
+                // Jobs of the earlier queues are ours already: run them rather than leave them to their lease.
+                return jobs
+            }
         }
         return jobs
     }
@@ -174,7 +179,7 @@ public final class PostgresJobQueue: JobQueue {
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs SET
                     status = CASE WHEN :retryable AND attempt_count < max_attempts THEN 'retry' ELSE 'failed' END,
-                    available_at = now() + make_interval(secs => retry_delay_seconds * attempt_count),
+                    available_at = now() + make_interval(secs => retry_delay_seconds::float8 * attempt_count),
                     error_text = :error, lease_expires_at = NULL, worker_id = NULL,
                     finished_at = CASE WHEN :retryable AND attempt_count < max_attempts THEN NULL ELSE now() END
                 WHERE job_id = :id AND worker_id = :worker AND status = 'running' AND attempt_count = :attempt

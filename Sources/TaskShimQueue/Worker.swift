@@ -63,25 +63,41 @@ public struct Worker: Sendable {
         // Results are written in batches by a task of their own: a finished job frees its slot at
         // once, and the task, not cancelled by a stop, writes what is left before the worker returns.
         let results = ResultBuffer()
-        let writer = Task { [self] in await writeResults(results) }
-        defer { writer.cancel() }
+        let writer = Task { [self] in await writeResults(results, running: running) }
         var claimed = 0
-        try await withThrowingDiscardingTaskGroup { group in
+        var failedClaims = 0
+        await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 if let maxJobs = configuration.maxJobs, claimed >= maxJobs { break }
+                let seen = running.finished
                 let room = min(configuration.concurrency - running.count, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
                 if room <= 0 {
-                    await running.waitForAFinish(orAfter: nil)
+                    await running.waitForAFinish(after: seen, orAfter: nil)
                     continue
                 }
-                let queues = configuration.queues, worker = configuration.workerID, lease = configuration.lease
-                let jobs = try await call("claiming jobs") { try await queue.claim(queues: queues, worker: worker, limit: room, lease: lease) }
+                let jobs: [Job]
+                do {
+                    jobs = try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: room,
+                                                 lease: configuration.lease)
+                    failedClaims = 0
+                } catch {
+                    if Task.isCancelled { break }
+                    // The queue is unreachable: pause with backoff (logged), never give up on it.
+                    failedClaims += 1
+                    let wait = min(Duration.seconds(30), .milliseconds(200) * (1 << min(failedClaims - 1, 8)))
+                    if failedClaims == 1 || failedClaims % 10 == 0 {
+                        logger.warning("cannot claim jobs; retrying", metadata: ["queue": .string(queue.displayName), "error": .string("\(error)"),
+                                                                                 "failed_claims": .stringConvertible(failedClaims)])
+                    }
+                    await running.waitForAFinish(after: seen, orAfter: wait)
+                    continue
+                }
                 claimed += jobs.count
                 for job in jobs {
                     running.insert(job.id)
                     group.addTask { [self] in
-                        await process(job, results: results)
-                        running.remove(job.id)
+                        await process(job, results: results, running: running)
+                        running.finish(job.id)
                     }
                 }
                 if configuration.once { break }
@@ -89,10 +105,10 @@ public struct Worker: Sendable {
                     if configuration.burst {
                         // Burst: done once nothing is available and nothing runs that could add more.
                         if running.count == 0 { break }
-                        await running.waitForAFinish(orAfter: nil)
+                        await running.waitForAFinish(after: seen, orAfter: nil)
                     } else {
                         // Poll again after the interval, or as soon as a slot frees up.
-                        await running.waitForAFinish(orAfter: configuration.pollInterval)
+                        await running.waitForAFinish(after: seen, orAfter: configuration.pollInterval)
                     }
                 }
             }
@@ -104,7 +120,7 @@ public struct Worker: Sendable {
 
     /// Writes finished jobs' results, as many per statement as have gathered, until the buffer is
     /// closed and empty.
-    private func writeResults(_ results: ResultBuffer) async {
+    private func writeResults(_ results: ResultBuffer, running: RunningJobs) async {
         let worker = configuration.workerID
         while let batch = await results.next() {
             let recorded: Set<Int64>
@@ -119,6 +135,7 @@ public struct Worker: Sendable {
                              metadata: ["jobs": .stringConvertible(batch.count), "error": .string("\(error)")])
                 continue
             }
+            for entry in batch { running.forgetLease(entry.job.id) }
             for entry in batch where !recorded.contains(entry.job.id) {
                 logger.warning("job finished after its lease ran out; another worker may run it again",
                                metadata: ["job_id": .stringConvertible(entry.job.id), "attempt": .stringConvertible(entry.job.attempt)])
@@ -137,7 +154,7 @@ public struct Worker: Sendable {
                 }
             }
             try? await Task.sleep(for: beat)
-            let ids = running.ids
+            let ids = running.leasedIDs
             do {
                 try await queue.heartbeat(ids, worker: configuration.workerID, lease: configuration.lease)
             } catch {
@@ -156,16 +173,20 @@ public struct Worker: Sendable {
         for entry in batch {
             do {
                 if try await queue.complete(entry.job, worker: worker, result: entry.result) { recorded.insert(entry.job.id) }
-            } catch {
+            } catch let error as TaskShimError where error.status == .dataError {
                 let reason = "the handler succeeded but its result could not be stored: \(error)"
                 _ = await record { try await queue.fail(entry.job, worker: worker, error: reason, retryable: false) }
                 recorded.insert(entry.job.id)
+            } catch {
+                // Not the result's fault: the lease runs out and the job runs again.
+                recorded.insert(entry.job.id)
+                logger.error("could not record a result", metadata: ["job_id": .stringConvertible(entry.job.id), "error": .string("\(error)")])
             }
         }
         return recorded
     }
 
-    func process(_ job: Job, results: ResultBuffer) async {
+    func process(_ job: Job, results: ResultBuffer, running: RunningJobs) async {
         let worker = configuration.workerID
         let handler: any Handler
         do {
@@ -174,17 +195,20 @@ public struct Worker: Sendable {
             logger.error("job of an unknown type failed", metadata: ["job_id": .stringConvertible(job.id), "job_type": .string(job.type),
                                                                      "error": .string(error.description)])
             _ = await record { try await queue.fail(job, worker: worker, error: error.description, retryable: false) }
+            running.forgetLease(job.id)
             return
         }
         let outcome = await runner.run(handler, job.invocation(deadline: Date().addingTimeInterval(configuration.jobTimeout.seconds)))
         if outcome.error != nil, Task.isCancelled {
             // The worker is stopping and cancelled the handler: not the job's failure. Another worker takes it at once.
             _ = await record { try await queue.release(job, worker: worker) }
+            running.forgetLease(job.id)
             logger.notice("job released: the worker is stopping", metadata: ["job_id": .stringConvertible(job.id)])
             return
         }
         if let error = outcome.error {
             let fate = await record { try await queue.fail(job, worker: worker, error: error.description, retryable: error.isRetryable) }
+            running.forgetLease(job.id)
             if fate == .failed {
                 logger.error("job failed for good", metadata: ["job_id": .stringConvertible(job.id), "job_type": .string(job.type),
                                                                "attempt": .stringConvertible(job.attempt), "error": .string(error.description)])
@@ -211,21 +235,31 @@ public struct Worker: Sendable {
     }
 }
 
-/// The jobs a worker is running (for its lease renewals and its free slots), and a wake-up for
-/// the claim loop when one finishes.
+/// The jobs a worker is running (its free slots), the jobs whose lease it must renew (running, or
+/// finished with the result not yet written), and a wake-up for the claim loop when one finishes.
 final class RunningJobs: Sendable {
     private struct State {
-        var ids: Set<Int64> = []
+        var running: Set<Int64> = []
+        var leased: Set<Int64> = []
         var finished = 0
         var waiter: CheckedContinuation<Void, Never>?
+        /// Numbers each wait, so a timer wakes only its own, even when it fires before the wait is stored.
+        var wait = 0
+        var expired = -1
     }
     private let state = Mutex(State())
 
-    func insert(_ id: Int64) { state.withLock { _ = $0.ids.insert(id) } }
+    func insert(_ id: Int64) {
+        state.withLock {
+            _ = $0.running.insert(id)
+            _ = $0.leased.insert(id)
+        }
+    }
 
-    func remove(_ id: Int64) {
+    /// The handler is done: the slot is free (the lease is kept until the end is written).
+    func finish(_ id: Int64) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.ids.remove(id)
+            state.running.remove(id)
             state.finished += 1
             defer { state.waiter = nil }
             return state.waiter
@@ -233,30 +267,46 @@ final class RunningJobs: Sendable {
         waiter?.resume()
     }
 
-    var ids: [Int64] { state.withLock { Array($0.ids) } }
-    var count: Int { state.withLock { $0.ids.count } }
+    /// The job's end is written: no more lease renewals.
+    func forgetLease(_ id: Int64) { state.withLock { _ = $0.leased.remove(id) } }
+
+    var leasedIDs: [Int64] { state.withLock { Array($0.leased) } }
+    var count: Int { state.withLock { $0.running.count } }
     var finished: Int { state.withLock { $0.finished } }
 
-    /// Returns when a running job finishes, or after `timeout` (nil: only on a finish, or at once when
-    /// nothing runs).
-    func waitForAFinish(orAfter timeout: Duration?) async {
+    /// Returns once more jobs have finished than `seen` (at once if that already happened), after
+    /// `timeout` (nil: no limit; at once when nothing runs), or when the task is cancelled.
+    func waitForAFinish(after seen: Int, orAfter timeout: Duration?) async {
+        let number = state.withLock { state -> Int in
+            state.wait += 1
+            return state.wait
+        }
         let timer = timeout.map { timeout in Task { [self] in
             try? await Task.sleep(for: timeout)
-            wake()
+            if !Task.isCancelled { expire(number) }
         } }
         defer { timer?.cancel() }
-        await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
-                if state.ids.isEmpty && timeout == nil { return true }
-                state.waiter = continuation
-                return false
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.finished != seen || (state.running.isEmpty && timeout == nil) || state.expired == number || Task.isCancelled {
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            expire(number)
         }
     }
 
-    private func wake() {
+    /// Ends wait `number`: now if it is waiting, else as soon as it starts to.
+    private func expire(_ number: Int) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.wait == number else { return nil }
+            state.expired = number
             defer { state.waiter = nil }
             return state.waiter
         }

@@ -53,6 +53,19 @@ extension ProcessDrivingTests {
         #expect(next.stdout.contains("audit events from an earlier run are waiting"))
     }
 
+    @Test func secretsInAnErrorStayOutOfTheTrail() async throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.file("audit.jsonl")
+        let demo = RepositoryPaths.path("handlers/SQLTelemetry/examples/demo.sql")
+        let result = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["exec", demo],
+                                               environment: ["AUDIT_LOG_TO_FILE": file, "TELEMETRY_URL": "ftp://user:\(canary)@example.invalid/x"],
+                                               directory: directory.path)
+        #expect(result.status != 0)
+        let trail = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(trail.contains("example.invalid"), "the error is in the event: \(trail)")
+        #expect(!trail.contains(canary))
+    }
+
     @Test func handlersRecordEventsOfTheirOwnBeforeTheRunsOwn() async throws {
         let directory = try TemporaryDirectory()
         let file = directory.file("audit.jsonl")

@@ -22,7 +22,7 @@ import TestSupport
         var breaker = CircuitBreaker.Configuration()
         breaker.openDuration = .milliseconds(300)
         return try #require(try AuditLog.start(AuditConfiguration(environment: environment), standardOutput: MemoryLineWriter(),
-                                               dependencies: Dependencies(breaker: breaker, logger: logger), logger: logger))
+                                               dependencies: Dependencies(breaker: breaker, logger: logger), redactor: Redactor(), logger: logger))
     }
 
     func record(_ audit: AuditLog, _ range: Range<Int>, poison: Int? = nil) throws -> [String] {
