@@ -31,8 +31,15 @@ public final class RedisConnection: @unchecked Sendable {
     public let address: Address
     public let timeout: Duration
     private let queue = BlockingQueue(label: "taskshim.redis")
-    /// The open socket, -1 when closed: read from any thread to shut it down on cancellation.
-    private let socket = Atomic<Int32>(-1)
+    /// The open socket (-1 when closed) and the command using it (0: none), under one lock: a
+    /// cancelled caller shuts the socket down only while its own command runs on it, and the socket
+    /// is never closed (and its number reused) in between.
+    private struct Line {
+        var socket: Int32 = -1
+        var command = 0
+        var nextCommand = 1
+    }
+    private let line = Mutex(Line())
     // Touched only on `queue`'s thread.
     private var reader: UnsafeMutablePointer<redisReader>?
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
@@ -43,8 +50,10 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     deinit {
-        let open = socket.exchange(-1, ordering: .acquiringAndReleasing)
-        if open >= 0 { Glibc.close(open) }
+        line.withLock { line in
+            if line.socket >= 0 { Glibc.close(line.socket) }
+            line.socket = -1
+        }
         if let reader { redisReaderFree(reader) }
     }
 
@@ -88,14 +97,21 @@ public final class RedisConnection: @unchecked Sendable {
     /// Sends one command whose arguments may be binary and returns its reply.
     public func command(bytes arguments: [[UInt8]]) async throws -> RedisReply {
         let bounded = try Deadline.bound(timeout, for: "a Redis command (\(address.display))")
+        let token = line.withLock { line -> Int in
+            defer { line.nextCommand += 1 }
+            return line.nextCommand
+        }
         return try await withTaskCancellationHandler {
             try await queue.run { [self] in
-                if socket.load(ordering: .acquiring) < 0 { try open(timeout: bounded) }
+                if line.withLock({ $0.socket }) < 0 { try open(timeout: bounded) }
+                line.withLock { $0.command = token }
+                defer { line.withLock { if $0.command == token { $0.command = 0 } } }
                 return try roundTrip(arguments, timeout: bounded)
             }
         } onCancel: {
-            let open = socket.load(ordering: .acquiring)
-            if open >= 0 { shutdown(open, Int32(SHUT_RDWR)) }
+            line.withLock { line in
+                if line.command == token, line.socket >= 0 { shutdown(line.socket, Int32(SHUT_RDWR)) }
+            }
         }
     }
 
@@ -109,7 +125,7 @@ public final class RedisConnection: @unchecked Sendable {
     private func open(timeout: Duration) throws {
         disconnect()
         let descriptor = try TCPSocket.connect(host: address.host, port: address.port, timeout: timeout, display: "Redis at \(address.display)")
-        socket.store(descriptor, ordering: .releasing)
+        line.withLock { $0.socket = descriptor }
         reader = redisReaderCreate()
         guard reader != nil else {
             disconnect()
@@ -129,14 +145,16 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func disconnect() {
-        let open = socket.exchange(-1, ordering: .acquiringAndReleasing)
-        if open >= 0 { Glibc.close(open) }
+        line.withLock { line in
+            if line.socket >= 0 { Glibc.close(line.socket) }
+            line.socket = -1
+        }
         if let reader { redisReaderFree(reader) }
         reader = nil
     }
 
     private func roundTrip(_ arguments: [[UInt8]], timeout: Duration) throws -> RedisReply {
-        let descriptor = socket.load(ordering: .acquiring)
+        let descriptor = line.withLock { $0.socket }
         guard descriptor >= 0, let reader else { throw TaskShimError.temporary("The connection to Redis at \(address.display) is closed.") }
         TCPSocket.setTimeouts(descriptor, timeout)
         let name = arguments.first.map { String(decoding: $0, as: UTF8.self).uppercased() } ?? "?"
