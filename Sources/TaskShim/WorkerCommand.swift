@@ -33,6 +33,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Jobs run at once.")
     var concurrency: Int = 1
 
+    @Option(name: .long, help: ArgumentHelp("Jobs claimed ahead of free slots, so short jobs do not wait for a claim each (default: the concurrency; 0 to claim only for free slots).", valueName: "n"))
+    var prefetch: Int?
+
     @Option(name: .long, help: ArgumentHelp("This worker's id in the job table (default: host name and process id).", valueName: "id"))
     var workerID: String?
 
@@ -53,6 +56,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1000.") }
+        if let prefetch, !(0...10_000).contains(prefetch) { throw ValidationError("--prefetch must be from 0 to 10000.") }
         guard (2...86_400).contains(lease) else { throw ValidationError("--lease must be from 2 to 86400 seconds.") }
         if let maxJobs, maxJobs < 1 { throw ValidationError("--max-jobs must be 1 or more.") }
         guard pollSeconds > 0, pollSeconds <= 3600 else { throw ValidationError("--poll-seconds must be more than 0 and at most 3600.") }
@@ -73,6 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var configuration = Worker.Configuration(workerID: workerID ?? Self.defaultWorkerID())
         configuration.queues = queues.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
         configuration.concurrency = concurrency
+        configuration.prefetch = prefetch ?? concurrency
         configuration.maxJobs = maxJobs
         configuration.lease = .seconds(lease)
         configuration.pollInterval = .milliseconds(Int64(pollSeconds * 1000))

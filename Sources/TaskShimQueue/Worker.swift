@@ -24,6 +24,9 @@ public struct Worker: Sendable {
         public var burst = false
         /// Claim once, run what was claimed, stop.
         public var once = false
+        /// Jobs claimed ahead of free slots (leased and renewed while they wait), so short jobs do
+        /// not wait for a claim round trip each.
+        public var prefetch = 0
 
         public init(workerID: String) {
             self.workerID = workerID
@@ -66,18 +69,29 @@ public struct Worker: Sendable {
         let writer = Task { [self] in await writeResults(results, running: running) }
         var claimed = 0
         var failedClaims = 0
+        var waiting: [Job] = []
         await withDiscardingTaskGroup { group in
+            func start(_ job: Job) {
+                running.insert(job.id)
+                group.addTask { [self] in
+                    await process(job, results: results, running: running)
+                    running.finish(job.id)
+                }
+            }
             while !Task.isCancelled {
-                if let maxJobs = configuration.maxJobs, claimed >= maxJobs { break }
+                while running.count < configuration.concurrency, !waiting.isEmpty { start(waiting.removeFirst()) }
+                let reachedMax = configuration.maxJobs.map { claimed >= $0 } ?? false
+                if (reachedMax || (configuration.once && claimed > 0)) && waiting.isEmpty { break }
                 let seen = running.finished
-                let room = min(configuration.concurrency - running.count, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
-                if room <= 0 {
+                let free = configuration.concurrency - running.count
+                let want = min(free + configuration.prefetch - waiting.count, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
+                if want <= 0 || reachedMax {
                     await running.waitForAFinish(after: seen, orAfter: nil)
                     continue
                 }
                 let jobs: [Job]
                 do {
-                    jobs = try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: room,
+                    jobs = try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: want,
                                                  lease: configuration.lease)
                     failedClaims = 0
                 } catch {
@@ -93,15 +107,13 @@ public struct Worker: Sendable {
                     continue
                 }
                 claimed += jobs.count
-                for job in jobs {
-                    running.insert(job.id)
-                    group.addTask { [self] in
-                        await process(job, results: results, running: running)
-                        running.finish(job.id)
-                    }
+                for job in jobs { running.hold(job.id) }
+                waiting += jobs
+                if configuration.once {
+                    claimed = max(claimed, 1)
+                    continue
                 }
-                if configuration.once { break }
-                if jobs.isEmpty {
+                if jobs.isEmpty && waiting.isEmpty {
                     if configuration.burst {
                         // Burst: done once nothing is available and nothing runs that could add more.
                         if running.count == 0 { break }
@@ -110,7 +122,15 @@ public struct Worker: Sendable {
                         // Poll again after the interval, or as soon as a slot frees up.
                         await running.waitForAFinish(after: seen, orAfter: configuration.pollInterval)
                     }
+                } else if running.count >= configuration.concurrency {
+                    await running.waitForAFinish(after: seen, orAfter: nil)
                 }
+            }
+            // Stopping: claimed jobs that never started go back at once.
+            for job in waiting {
+                let worker = configuration.workerID
+                _ = await record { try await queue.release(job, worker: worker) }
+                running.forgetLease(job.id)
             }
         }
         results.close()
@@ -255,6 +275,9 @@ final class RunningJobs: Sendable {
             _ = $0.leased.insert(id)
         }
     }
+
+    /// Claimed ahead, not started: its lease is renewed.
+    func hold(_ id: Int64) { state.withLock { _ = $0.leased.insert(id) } }
 
     /// The handler is done: the slot is free (the lease is kept until the end is written).
     func finish(_ id: Int64) {

@@ -61,9 +61,14 @@ extension ProcessDrivingTests {
         let added = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["enqueue", "sleep", "--queue", url, "--queue-name", q,
                                                                                       "--payload", #"{"ms":30000}"#])
         let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let worker = try BackgroundRuntime(environment: ["TASKSHIM_LOG_FORMAT": "json"], arguments: ["worker", "--queue", url, "--queues", q],
+        // A second job, claimed ahead (prefetch 1 with one slot) and waiting when the signal comes.
+        let ahead = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["enqueue", "sleep", "--queue", url, "--queue-name", q,
+                                                                                      "--payload", #"{"ms":30000}"#])
+        let worker = try BackgroundRuntime(environment: ["TASKSHIM_LOG_FORMAT": "json"],
+                                           arguments: ["worker", "--queue", url, "--queues", q, "--prefetch", "1"],
                                            executable: RepositoryPaths.embeddedRuntimeBinary)
         #expect(try await worker.waitForLog("sleeping"))
+        try await Task.sleep(for: .milliseconds(200))  // the claim ahead
         let start = ContinuousClock.now
         worker.signal(SIGTERM)
         #expect(await worker.waitForExit(timeout: 20) == 0, "\(worker.stdout)")
@@ -71,6 +76,11 @@ extension ProcessDrivingTests {
         let values = try await row(id, "status, attempt_count, available_at <= now(), error_text")
         #expect(values[0] == "retry" && values[1] == "0" && values[2] == "t", "back, untried, available at once: \(values)")
         #expect(values[3]?.contains("stopped") == true)
+        let waited = try await row(ahead.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "status, attempt_count")
+        #expect(waited == ["retry", "0"] || waited == ["queued", "0"], "the job claimed ahead is back too: \(waited)")
+        // --once on an empty queue returns.
+        let once = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", queueName("empty"), "--once"])
+        #expect(once.status == 0)
     }
 
     @Test func unknownTypesFailForGoodAndTemporaryFailuresAreRetried() async throws {
