@@ -104,7 +104,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     static func defaultWorkerID() -> String {
-        let host = (try? String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8))?.trimmed ?? "host"
+        let host = Platform.hostname ?? "host"
         return "\(host):\(getpid())"
     }
 }

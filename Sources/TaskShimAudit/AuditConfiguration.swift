@@ -121,7 +121,7 @@ public struct AuditConfiguration: Sendable {
         var base = raw
         while base.hasSuffix("/") { base.removeLast() }
         let endpoint = url.path.isEmpty || url.path == "/" ? base + "/services/collector/event" : raw
-        var splunk = Splunk(url: endpoint, token: token, host: environment["HOSTNAME"] ?? Self.hostname())
+        var splunk = Splunk(url: endpoint, token: token, host: environment["HOSTNAME"] ?? Platform.hostname ?? "localhost")
         splunk.index = environment["SPLUNK_HEC_INDEX"].flatMap { $0.isEmpty ? nil : $0 }
         if let source = environment["SPLUNK_HEC_SOURCE"], !source.isEmpty { splunk.source = source }
         if let sourcetype = environment["SPLUNK_HEC_SOURCETYPE"], !sourcetype.isEmpty { splunk.sourcetype = sourcetype }
@@ -146,9 +146,5 @@ public struct AuditConfiguration: Sendable {
             return Webhook(url: url, secret: key)
         }
         return Webhook(url: url, secret: Data(raw.utf8))
-    }
-
-    private static func hostname() -> String {
-        (try? String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8))?.trimmed ?? "localhost"
     }
 }

@@ -33,6 +33,7 @@ final class AuditDelivery: Sendable {
 
     /// Runs until cancelled.
     func run() async {
+        let backoff = RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(100), maxDelay: maxBackoff)
         var limit = transport.batchLimit
         var failed = 0
         var generator = SystemRandomNumberGenerator()
@@ -77,9 +78,7 @@ final class AuditDelivery: Sendable {
                         "failed_attempts": .stringConvertible(failed), "backlog_bytes": .stringConvertible(spool.backlog(name)),
                     ])
                 }
-                let exponent = min(failed - 1, 20)
-                let cap = min(maxBackoff, .milliseconds(100) * (1 << exponent))
-                var wait = Duration.nanoseconds(Int64.random(in: 0...max(1, cap.nanoseconds), using: &generator))
+                var wait = backoff.delay(after: failed, using: &generator)
                 if let wished = error.retryAfter, wished > wait { wait = min(wished, maxBackoff) }
                 try? await Task.sleep(for: wait)
             }

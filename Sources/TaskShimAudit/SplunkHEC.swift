@@ -42,7 +42,7 @@ struct SplunkHEC: AuditTransport {
     static func time(of event: Data) -> Date? {
         let marker = Array(#","time":""#.utf8)
         let head = event.prefix(96)
-        if let start = head.indices.first(where: { head[$0...].starts(with: marker) }) {
+        if let start = head.firstIndex(ofBytes: marker) {
             let from = start + marker.count
             if let end = head[from...].firstIndex(of: UInt8(ascii: "\"")), let date = Timestamp.parse(String(decoding: head[from..<end], as: UTF8.self)) {
                 return date
@@ -86,7 +86,7 @@ struct SplunkHEC: AuditTransport {
 
     static func ackURL(_ url: String) -> String {
         let marker = Array("/services/collector".utf8), bytes = Array(url.utf8)
-        guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: marker) }) else { return url }
+        guard let start = bytes.firstIndex(ofBytes: marker) else { return url }
         return String(decoding: bytes[..<start], as: UTF8.self) + "/services/collector/ack"
     }
 

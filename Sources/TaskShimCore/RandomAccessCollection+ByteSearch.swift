@@ -2,8 +2,13 @@ extension RandomAccessCollection where Element == UInt8 {
     /// Whether `needle` occurs in these bytes: a plain scan, for short texts checked often (log lines,
     /// header names, event payloads), where `String.contains` costs a search table per call.
     public func containsBytes(_ needle: [UInt8]) -> Bool {
-        guard let first = needle.first else { return true }
-        guard needle.count <= count else { return false }
+        firstIndex(ofBytes: needle) != nil
+    }
+
+    /// Where `needle` first occurs in these bytes, by the same plain scan.
+    public func firstIndex(ofBytes needle: [UInt8]) -> Index? {
+        guard let first = needle.first else { return startIndex }
+        guard needle.count <= count else { return nil }
         var start = startIndex
         let last = index(endIndex, offsetBy: -needle.count)
         while start <= last {
@@ -14,10 +19,10 @@ extension RandomAccessCollection where Element == UInt8 {
                     matched += 1
                     position = index(after: position)
                 }
-                if matched == needle.count { return true }
+                if matched == needle.count { return start }
             }
             start = index(after: start)
         }
-        return false
+        return nil
     }
 }

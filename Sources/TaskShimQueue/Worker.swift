@@ -98,7 +98,7 @@ public struct Worker: Sendable {
                     if Task.isCancelled { break }
                     // The queue is unreachable: pause with backoff (logged), never give up on it.
                     failedClaims += 1
-                    let wait = min(Duration.seconds(30), .milliseconds(200) * (1 << min(failedClaims - 1, 8)))
+                    let wait = RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(200), maxDelay: .seconds(30)).delayCap(after: failedClaims)
                     if failedClaims == 1 || failedClaims % 10 == 0 {
                         logger.warning("cannot claim jobs; retrying", metadata: ["queue": .string(queue.displayName), "error": .string("\(error)"),
                                                                                  "failed_claims": .stringConvertible(failedClaims)])
