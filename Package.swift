@@ -77,9 +77,9 @@ let package = Package(
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "SQLTelemetryTests", dependencies: ["SQLTelemetry", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TestSupport", "runtime", "embedded-runtime"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TaskShimQueue", "TestSupport", "runtime", "embedded-runtime"]),
         // `runtime` as an embedder builds it, with handlers that misbehave in ways built-in ones cannot.
         .executableTarget(name: "embedded-runtime", dependencies: ["TaskShim"], path: "Tests/EmbeddedRuntime"),
-        .target(name: "TestSupport", dependencies: ["TaskShimCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TaskShimCore", "TaskShimQueue"], path: "Tests/TestSupport"),
     ]
 )

@@ -24,7 +24,7 @@ struct WorkerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL).", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// or redis:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL, else REDIS_URL).", valueName: "url"))
     var queue: String?
 
     @Option(name: .long, help: ArgumentHelp("Queue names to take jobs from, comma-separated.", valueName: "a,b"))
@@ -84,6 +84,8 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.burst = burst
         configuration.once = once
         configuration.jobTimeout = .seconds(try io.environment.int("TASKSHIM_JOB_TIMEOUT", default: 900, in: 1...86_400))
+        configuration.keepCompleted = try Self.retention(io.environment, "TASKSHIM_QUEUE_KEEP_COMPLETED", default: configuration.keepCompleted)
+        configuration.keepFailed = try Self.retention(io.environment, "TASKSHIM_QUEUE_KEEP_FAILED", default: configuration.keepFailed)
 
         let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
         let dependencies = try Dependencies(environment: io.environment, logger: logger)
@@ -101,6 +103,16 @@ struct WorkerCommand: AsyncParsableCommand {
         if let number = signal { logger.info("worker stopped on \(SignalWatcher.name(number))") }
         let processed = try result.get()
         logger.info("worker finished", metadata: ["jobs": .stringConvertible(processed)])
+    }
+
+    /// A retention period from the environment: an age (`7d`, `12h`), or `forever`.
+    static func retention(_ environment: Environment, _ name: String, default value: Duration?) throws(TaskShimError) -> Duration? {
+        guard let text = environment[name] else { return value }
+        if text.lowercased() == "forever" { return nil }
+        guard let age = Duration(parsing: text), age > .zero else {
+            throw .configuration("\(name) is '\(text)', not an age.", hint: "Use an age such as 12h, 7d or 30d, or forever.")
+        }
+        return age
     }
 
     static func defaultWorkerID() -> String {
@@ -123,7 +135,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The job type: the handler that will run it (runtime list).", valueName: "type"))
     var type: String
 
-    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL).", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// or redis:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL, else REDIS_URL).", valueName: "url"))
     var queue: String?
 
     @Option(name: .long, help: ArgumentHelp("The queue name.", valueName: "name"))
@@ -131,6 +143,9 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The job's payload, a JSON object.", valueName: "json"))
     var payload: String = "{}"
+
+    @Option(name: .long, help: ArgumentHelp("Many jobs: a file (or - for stdin) with one JSON object per line, each the payload of a job; ids printed one per line.", valueName: "file|-"))
+    var payloadLines: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds before the job becomes available.", valueName: "seconds"))
     var delay: Int = 0
@@ -152,6 +167,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         guard (0...31_536_000).contains(delay), (0...86_400).contains(retryDelay) else {
             throw ValidationError("--delay must be from 0 to 31536000 seconds and --retry-delay from 0 to 86400.")
         }
+        if payloadLines != nil, payload != "{}" { throw ValidationError("Give --payload or --payload-lines, not both.") }
         guard JSONValue.parse(Data(payload.utf8))?.object != nil else {
             throw ValidationError("--payload must be a JSON object, for example '{\"day\":\"2026-12-01\"}'.")
         }
@@ -161,11 +177,25 @@ struct EnqueueCommand: AsyncParsableCommand {
         guard let (_, io) = Runtime.current else { return }
         try await io.reportingErrors { _ throws(TaskShimError) in
             let jobQueue = try QueueURL.open(queue, environment: io.environment)
+            let payloads = try payloadLines.map { path throws(TaskShimError) in try Self.payloads(path, io: io) }
             do {
                 try await jobQueue.migrate()
                 let job = NewJob(queue: queueName, type: type, payload: Data(payload.utf8), delaySeconds: delay, maxAttempts: maxAttempts,
                                  retryDelaySeconds: retryDelay, priority: priority, uniqueKey: uniqueKey)
-                if let id = try await jobQueue.enqueue(job) {
+                if let payloads {
+                    var added = 0
+                    var start = 0
+                    while start < payloads.count {
+                        let end = min(start + 1000, payloads.count)
+                        let ids = try await jobQueue.enqueue(payloads[start..<end].map { var one = job; one.payload = $0; return one })
+                        for id in ids { io.standardOutput.write(line: String(id)) }
+                        added += ids.count
+                        start = end
+                    }
+                    if added < payloads.count {
+                        io.standardError.write(line: "runtime: \(payloads.count - added) of \(payloads.count) jobs not added: the unique key \(uniqueKey ?? "") is held")
+                    }
+                } else if let id = try await jobQueue.enqueue(job) {
                     io.standardOutput.write(line: String(id))
                 } else {
                     io.standardOutput.write(line: "duplicate: a job with unique key \(uniqueKey ?? "") is already waiting or running")
@@ -177,20 +207,46 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 }
 
+extension EnqueueCommand {
+    /// The payloads of `--payload-lines`: each non-empty line a JSON object.
+    static func payloads(_ path: String, io: Runtime.IO) throws(TaskShimError) -> [Data] {
+        let data: Data
+        if path == "-" {
+            data = io.standardInput()
+        } else if let contents = FileManager.default.contents(atPath: path) {
+            data = contents
+        } else {
+            throw TaskShimError(.noInput, "The payload file \(path) does not exist or cannot be read.")
+        }
+        var payloads: [Data] = []
+        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let bytes = Data(line)
+            if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+            guard JSONValue.parse(bytes)?.object != nil else {
+                throw .data("Line \(index + 1) of \(path == "-" ? "stdin" : path) is not a JSON object.", hint: "Each line holds one job's payload, for example {\"day\":\"2026-12-01\"}.")
+            }
+            payloads.append(bytes)
+        }
+        return payloads
+    }
+}
+
 /// The queue a `--queue` URL (or the environment) names.
 enum QueueURL {
     static func open(_ flag: String?, environment: Environment) throws(TaskShimError) -> any JobQueue {
-        guard let url = flag ?? environment["TASKSHIM_QUEUE_URL"] ?? environment["DATABASE_URL"] else {
-            throw .configuration("No queue is configured.", hint: "Pass --queue postgres://... or set TASKSHIM_QUEUE_URL (or DATABASE_URL).")
+        guard let url = flag ?? environment["TASKSHIM_QUEUE_URL"] ?? environment["DATABASE_URL"] ?? environment["REDIS_URL"] else {
+            throw .configuration("No queue is configured.", hint: "Pass --queue postgres://... or redis://..., or set TASKSHIM_QUEUE_URL (or DATABASE_URL, REDIS_URL).")
         }
         let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
         switch scheme {
         case "postgres", "postgresql":
             return PostgresJobQueue(url: url)
-        case "redis", "rediss", "sqlite", "file":
-            throw .configuration("Queues on \(scheme) are not available yet; only PostgreSQL is.", hint: "Use a postgres:// queue URL.")
+        case "redis", "rediss":
+            return try RedisJobQueue(url: url)
+        case "sqlite", "file":
+            throw .configuration("Queues on \(scheme) are not available yet; PostgreSQL and Redis are.", hint: "Use a postgres:// or redis:// queue URL.")
         default:
-            throw .configuration("The queue URL's scheme \(scheme) is not a queue backend.", hint: "Use a postgres:// URL.")
+            throw .configuration("The queue URL's scheme \(scheme) is not a queue backend.", hint: "Use a postgres:// or redis:// URL.")
         }
     }
 }

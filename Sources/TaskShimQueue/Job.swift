@@ -72,4 +72,82 @@ public enum JobFate: String, Sendable, Equatable {
 public struct QueueStats: Sendable, Equatable {
     public var queued = 0, retry = 0, running = 0, completed = 0, failed = 0
     public init() {}
+
+    public subscript(status: JobStatus) -> Int {
+        get {
+            switch status {
+            case .queued: queued
+            case .retry: retry
+            case .running: running
+            case .completed: completed
+            case .failed: failed
+            }
+        }
+        set {
+            switch status {
+            case .queued: queued = newValue
+            case .retry: retry = newValue
+            case .running: running = newValue
+            case .completed: completed = newValue
+            case .failed: failed = newValue
+            }
+        }
+    }
+}
+
+/// Where a job is in its life.
+public enum JobStatus: String, Sendable, CaseIterable, Equatable {
+    /// Waiting for its first try (or for its `--delay`).
+    case queued
+    /// Waiting for another try after a temporary failure, a dead worker or a stopping one.
+    case retry
+    /// Leased to a worker.
+    case running
+    case completed
+    /// Out of tries or failed for good: kept with its error (the dead letter).
+    case failed
+
+    /// Done: what retention and `runtime jobs purge` delete.
+    public var isFinished: Bool { self == .completed || self == .failed }
+}
+
+/// Everything a queue keeps about a job, for `runtime jobs list|show`.
+public struct JobRecord: Sendable, Equatable {
+    public var id: Int64
+    public var queue: String
+    public var type: String
+    public var status: JobStatus
+    public var payload: Data
+    public var result: Data?
+    public var error: String?
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var priority: Int
+    public var uniqueKey: String?
+    public var workerID: String?
+    public var createdAt: Date?
+    public var availableAt: Date?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public init(id: Int64, queue: String, type: String, status: JobStatus, payload: Data, result: Data? = nil, error: String? = nil,
+                attempt: Int = 0, maxAttempts: Int = 5, priority: Int = 0, uniqueKey: String? = nil, workerID: String? = nil,
+                createdAt: Date? = nil, availableAt: Date? = nil, startedAt: Date? = nil, finishedAt: Date? = nil) {
+        self.id = id
+        self.queue = queue
+        self.type = type
+        self.status = status
+        self.payload = payload
+        self.result = result
+        self.error = error
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.priority = priority
+        self.uniqueKey = uniqueKey
+        self.workerID = workerID
+        self.createdAt = createdAt
+        self.availableAt = availableAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
 }

@@ -9,8 +9,9 @@ public protocol JobQueue: Sendable {
     var displayName: String { get }
     /// Creates the queue's tables and indexes if they are missing.
     func migrate() async throws
-    /// Adds a job; its id, or nil when a job with the same unique key is already waiting or running.
-    func enqueue(_ job: NewJob) async throws -> Int64?
+    /// Adds jobs in one round trip (callers send at most a few thousand at once); the ids of the
+    /// jobs added, in order, leaving out those whose unique key a waiting or running job holds.
+    func enqueue(_ jobs: [NewJob]) async throws -> [Int64]
     /// Leases up to `limit` available jobs of `queues` to `worker` for `lease`: the queues in the
     /// order given, in each the highest priority and oldest first; jobs claimed by another worker at
     /// the same time are skipped, never shared.
@@ -29,9 +30,27 @@ public protocol JobQueue: Sendable {
     func rescue(queues: [String]) async throws -> Int
     /// Counts per status.
     func stats(queue: String?) async throws -> QueueStats
+
+    // Operations (`runtime jobs`)
+
+    /// One job, whatever its status; nil when there is none with that id.
+    func job(_ id: Int64) async throws -> JobRecord?
+    /// Up to `limit` jobs, the newest first, of one queue and status or all.
+    func list(queue: String?, status: JobStatus?, limit: Int) async throws -> [JobRecord]
+    /// Puts failed jobs back, available at once with their tries counted anew: the one with `id`, or
+    /// (id nil) every failed job of `queue` (all queues when nil). How many went back.
+    func retry(id: Int64?, queue: String?) async throws -> Int
+    /// Deletes finished jobs (completed, failed, or the one status given) that finished before
+    /// `before`; how many. Retention runs it from the worker.
+    func purge(queue: String?, status: JobStatus?, before: Date) async throws -> Int
 }
 
 extension JobQueue {
+    /// Adds a job; its id, or nil when a job with the same unique key is already waiting or running.
+    public func enqueue(_ job: NewJob) async throws -> Int64? {
+        try await enqueue([job]).first
+    }
+
     /// Records one job's success; false when it is no longer this worker's.
     public func complete(_ job: Job, worker: String, result: Data) async throws -> Bool {
         try await complete([(job: job, result: result)], worker: worker).contains(job.id)

@@ -11,11 +11,12 @@ import TaskShimCore
 public final class PostgresJobQueue: JobQueue {
     public let url: String
     public let displayName: String
-    private let idle = Mutex<[PostgresConnection]>([])
+    private let pool: ConnectionPool<PostgresConnection>
 
     public init(url: String) {
         self.url = url
         displayName = "postgres " + PostgresConnection.describe(url: url)
+        pool = ConnectionPool { try await PostgresConnection.connect(url: url) }
     }
 
     /// The schema, applied by ``migrate()``: idempotent statements, run in order.
@@ -54,29 +55,8 @@ public final class PostgresJobQueue: JobQueue {
         """,
     ]
 
-    /// Runs `body` on a pooled connection; a temporary failure drops the connection instead of
-    /// returning it.
-    private func using<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection: PostgresConnection
-        if let reused = idle.withLock({ $0.popLast() }) {
-            connection = reused
-        } else {
-            connection = try await PostgresConnection.connect(url: url)
-        }
-        do {
-            let result = try await body(connection)
-            idle.withLock { $0.append(connection) }
-            return result
-        } catch let error as TaskShimError where error.isRetryable {
-            throw error
-        } catch {
-            idle.withLock { $0.append(connection) }
-            throw error
-        }
-    }
-
     public func migrate() async throws {
-        try await using { connection in
+        try await pool.using { connection in
             // Concurrent first starts would race on CREATE ... IF NOT EXISTS: one at a time.
             let key: [String: SQLValue] = ["key": .integer(0x7461_736B_7368_696D)]
             // libpq prints notices on stderr: no "already exists, skipping" on every start.
@@ -92,22 +72,35 @@ public final class PostgresJobQueue: JobQueue {
         }
     }
 
-    public func enqueue(_ job: NewJob) async throws -> Int64? {
-        try await using { connection in
-            let rows = try await connection.all("""
+    public func enqueue(_ jobs: [NewJob]) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        // One statement for the batch: its rows as a JSON array bound as one parameter, in order.
+        var batch = "["
+        for (index, job) in jobs.enumerated() {
+            if index > 0 { batch += "," }
+            var row = JSONLine()
+            row.add("q", job.queue)
+            row.add("t", job.type)
+            row.add("p", rawJSON: String(decoding: job.payload, as: UTF8.self))
+            row.add("m", job.maxAttempts)
+            row.add("r", job.retryDelaySeconds)
+            row.add("pr", job.priority)
+            if let key = job.uniqueKey { row.add("u", key) }
+            row.add("d", job.delaySeconds)
+            batch += row.string
+        }
+        batch += "]"
+        return try await pool.using { connection in
+            try await connection.all("""
                 INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, priority,
                                            unique_key, available_at)
-                VALUES (:queue, :type, :payload::jsonb, :max_attempts, :retry_delay, :priority, :unique_key,
-                        now() + make_interval(secs => :delay))
+                SELECT e->>'q', e->>'t', e->'p', (e->>'m')::integer, (e->>'r')::integer, (e->>'pr')::integer, e->>'u',
+                       now() + make_interval(secs => (e->>'d')::float8)
+                FROM jsonb_array_elements(:batch::jsonb) WITH ORDINALITY AS x(e, n)
+                ORDER BY n
                 ON CONFLICT DO NOTHING
                 RETURNING job_id
-                """, parameters: [
-                    "queue": .text(job.queue), "type": .text(job.type), "payload": .text(String(decoding: job.payload, as: UTF8.self)),
-                    "max_attempts": .integer(Int64(job.maxAttempts)), "retry_delay": .integer(Int64(job.retryDelaySeconds)),
-                    "priority": .integer(Int64(job.priority)), "unique_key": job.uniqueKey.map { .text($0) } ?? .null,
-                    "delay": .integer(Int64(job.delaySeconds)),
-                ])
-            return rows.first?[0].flatMap { Int64($0) }
+                """, parameters: ["batch": .text(batch)]).compactMap { $0[0].flatMap { Int64($0) } }.sorted()
         }
     }
 
@@ -128,7 +121,7 @@ public final class PostgresJobQueue: JobQueue {
     }
 
     private func claim(queue: String, worker: String, limit: Int, lease: Duration) async throws -> [Job] {
-        try await using { connection in
+        try await pool.using { connection in
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs AS j
                 SET status = 'running', attempt_count = j.attempt_count + 1, worker_id = :worker, locked_at = now(),
@@ -161,7 +154,7 @@ public final class PostgresJobQueue: JobQueue {
             batch += String(decoding: entry.result, as: UTF8.self) + "}"
         }
         batch += "]"
-        return try await using { connection in
+        return try await pool.using { connection in
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs AS j SET status = 'completed', result_json = d.result, error_text = NULL,
                     finished_at = now(), lease_expires_at = NULL
@@ -175,7 +168,7 @@ public final class PostgresJobQueue: JobQueue {
     }
 
     public func fail(_ job: Job, worker: String, error: String, retryable: Bool) async throws -> JobFate {
-        try await using { connection in
+        try await pool.using { connection in
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs SET
                     status = CASE WHEN :retryable AND attempt_count < max_attempts THEN 'retry' ELSE 'failed' END,
@@ -191,7 +184,7 @@ public final class PostgresJobQueue: JobQueue {
     }
 
     public func release(_ job: Job, worker: String) async throws {
-        try await using { connection in
+        try await pool.using { connection in
             _ = try await connection.all("""
                 UPDATE taskshim_jobs SET status = 'retry', attempt_count = attempt_count - 1, available_at = now(),
                     worker_id = NULL, lease_expires_at = NULL, error_text = 'released: the worker ' || :worker || ' stopped'
@@ -202,7 +195,7 @@ public final class PostgresJobQueue: JobQueue {
 
     public func heartbeat(_ jobs: [Int64], worker: String, lease: Duration) async throws {
         guard !jobs.isEmpty else { return }
-        try await using { connection in
+        try await pool.using { connection in
             _ = try await connection.all("""
                 UPDATE taskshim_jobs SET lease_expires_at = now() + make_interval(secs => :lease)
                 WHERE job_id = ANY(string_to_array(:ids, ',')::bigint[]) AND worker_id = :worker AND status = 'running'
@@ -212,7 +205,7 @@ public final class PostgresJobQueue: JobQueue {
     }
 
     public func rescue(queues: [String]) async throws -> Int {
-        try await using { connection in
+        try await pool.using { connection in
             let rows = try await connection.all("""
                 UPDATE taskshim_jobs SET
                     status = CASE WHEN attempt_count < max_attempts THEN 'retry' ELSE 'failed' END,
@@ -227,7 +220,7 @@ public final class PostgresJobQueue: JobQueue {
     }
 
     public func stats(queue: String?) async throws -> QueueStats {
-        try await using { connection in
+        try await pool.using { connection in
             let rows = try await connection.all("""
                 SELECT status, count(*) FROM taskshim_jobs WHERE :queue::text IS NULL OR queue_name = :queue GROUP BY status
                 """, parameters: ["queue": queue.map { .text($0) } ?? .null])
@@ -244,6 +237,67 @@ public final class PostgresJobQueue: JobQueue {
                 }
             }
             return stats
+        }
+    }
+
+    // MARK: Operations
+
+    private static let recordColumns = """
+        job_id, queue_name, job_type, status, payload_json::text, result_json::text, error_text, attempt_count, max_attempts,
+        priority, unique_key, worker_id, extract(epoch FROM created_at)::float8, extract(epoch FROM available_at)::float8,
+        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8
+        """
+
+    private static func record(_ row: SQLRow) -> JobRecord? {
+        guard row.values.count >= 16, let id = row[0].flatMap({ Int64($0) }), let queue = row[1], let type = row[2],
+              let status = row[3].flatMap(JobStatus.init(rawValue:)) else { return nil }
+        func date(_ index: Int) -> Date? { row[index].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) } }
+        return JobRecord(id: id, queue: queue, type: type, status: status, payload: Data((row[4] ?? "{}").utf8),
+                         result: row[5].map { Data($0.utf8) }, error: row[6], attempt: row[7].flatMap { Int($0) } ?? 0,
+                         maxAttempts: row[8].flatMap { Int($0) } ?? 0, priority: row[9].flatMap { Int($0) } ?? 0, uniqueKey: row[10],
+                         workerID: row[11], createdAt: date(12), availableAt: date(13), startedAt: date(14), finishedAt: date(15))
+    }
+
+    public func job(_ id: Int64) async throws -> JobRecord? {
+        try await pool.using { connection in
+            try await connection.all("SELECT \(Self.recordColumns) FROM taskshim_jobs WHERE job_id = :id", parameters: ["id": .integer(id)])
+                .first.flatMap(Self.record)
+        }
+    }
+
+    public func list(queue: String?, status: JobStatus?, limit: Int) async throws -> [JobRecord] {
+        try await pool.using { connection in
+            try await connection.all("""
+                SELECT \(Self.recordColumns) FROM taskshim_jobs
+                WHERE (:queue::text IS NULL OR queue_name = :queue) AND (:status::text IS NULL OR status = :status)
+                ORDER BY job_id DESC LIMIT :limit
+                """, parameters: ["queue": queue.map { .text($0) } ?? .null, "status": status.map { .text($0.rawValue) } ?? .null,
+                                  "limit": .integer(Int64(limit))]).compactMap(Self.record)
+        }
+    }
+
+    public func retry(id: Int64?, queue: String?) async throws -> Int {
+        try await pool.using { connection in
+            try await connection.all("""
+                UPDATE taskshim_jobs AS j SET status = 'retry', attempt_count = 0, available_at = now(), finished_at = NULL
+                WHERE j.status = 'failed' AND (:id::bigint IS NULL OR j.job_id = :id) AND (:queue::text IS NULL OR j.queue_name = :queue)
+                  AND NOT EXISTS (SELECT 1 FROM taskshim_jobs AS o WHERE j.unique_key IS NOT NULL AND o.queue_name = j.queue_name
+                                  AND o.unique_key = j.unique_key AND o.status IN ('queued', 'retry', 'running'))
+                RETURNING j.job_id
+                """, parameters: ["id": id.map { .integer($0) } ?? .null, "queue": queue.map { .text($0) } ?? .null]).count
+        }
+    }
+
+    public func purge(queue: String?, status: JobStatus?, before: Date) async throws -> Int {
+        if let status, !status.isFinished { throw TaskShimError.usage("Only completed and failed jobs can be purged, not \(status.rawValue) ones.") }
+        return try await pool.using { connection in
+            try await connection.all("""
+                DELETE FROM taskshim_jobs
+                WHERE status IN ('completed', 'failed') AND (:status::text IS NULL OR status = :status)
+                  AND (:queue::text IS NULL OR queue_name = :queue) AND finished_at < to_timestamp(:before)
+                RETURNING job_id
+                """, parameters: ["status": status.map { .text($0.rawValue) } ?? .null, "queue": queue.map { .text($0) } ?? .null,
+                                  "before": .double(before.timeIntervalSince1970)]).count
         }
     }
 }

@@ -27,6 +27,10 @@ public struct Worker: Sendable {
         /// Jobs claimed ahead of free slots (leased and renewed while they wait), so short jobs do
         /// not wait for a claim round trip each.
         public var prefetch = 0
+        /// How long finished jobs are kept before the worker deletes them (nil: forever); checked at
+        /// start and every ten minutes.
+        public var keepCompleted: Duration? = .seconds(7 * 86_400)
+        public var keepFailed: Duration? = .seconds(30 * 86_400)
 
         public init(workerID: String) {
             self.workerID = workerID
@@ -62,7 +66,6 @@ public struct Worker: Sendable {
         try await call("queue migration") { try await queue.migrate() }
         let running = RunningJobs()
         let keeper = Task { [self] in await keepLeases(running) }
-        defer { keeper.cancel() }
         // Results are written in batches by a task of their own: a finished job frees its slot at
         // once, and the task, not cancelled by a stop, writes what is left before the worker returns.
         let results = ResultBuffer()
@@ -135,6 +138,10 @@ public struct Worker: Sendable {
         }
         results.close()
         await writer.value
+        // Awaited, not just cancelled: a client call still running on another thread while the
+        // process exits would race the C libraries' exit handlers (a crash at exit).
+        keeper.cancel()
+        await keeper.value
         return running.finished
     }
 
@@ -167,7 +174,12 @@ public struct Worker: Sendable {
     private func keepLeases(_ running: RunningJobs) async {
         var sinceRescue = Duration.zero
         let beat = configuration.lease / 3
+        var lastPrune: ContinuousClock.Instant?
         while !Task.isCancelled {
+            if lastPrune.map({ ContinuousClock.now - $0 >= .seconds(600) }) ?? true {
+                lastPrune = .now
+                await prune()
+            }
             if sinceRescue == .zero {
                 if let rescued = try? await queue.rescue(queues: configuration.queues), rescued > 0 {
                     logger.warning("jobs of a dead worker returned to the queue", metadata: ["jobs": .stringConvertible(rescued)])
@@ -182,6 +194,24 @@ public struct Worker: Sendable {
             }
             sinceRescue += beat
             if sinceRescue >= configuration.lease { sinceRescue = .zero }
+        }
+    }
+
+    /// Deletes finished jobs past their retention, in the worker's queues.
+    private func prune() async {
+        for (status, keep) in [(JobStatus.completed, configuration.keepCompleted), (.failed, configuration.keepFailed)] {
+            guard let keep else { continue }
+            for name in configuration.queues where !Task.isCancelled {
+                do {
+                    let deleted = try await queue.purge(queue: name, status: status, before: Date().addingTimeInterval(-keep.seconds))
+                    if deleted > 0 {
+                        logger.info("old jobs deleted", metadata: ["queue_name": .string(name), "status": .string(status.rawValue),
+                                                                   "jobs": .stringConvertible(deleted)])
+                    }
+                } catch {
+                    logger.warning("could not delete old jobs", metadata: ["queue_name": .string(name), "error": .string("\(error)")])
+                }
+            }
         }
     }
 

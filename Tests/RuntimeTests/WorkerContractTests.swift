@@ -4,18 +4,12 @@ import TestSupport
 @testable import TaskShim
 
 extension ProcessDrivingTests {
-/// `runtime enqueue` and `runtime worker` against the local PostgreSQL.
+/// `runtime enqueue`, `runtime worker` and `runtime jobs` against the local PostgreSQL and Redis.
 @Suite struct WorkerContractTests {
     func queueName(_ label: String) -> String { "\(label)-\(UUID().uuidString.prefix(8))" }
 
-    func row(_ id: String, _ columns: String) async throws -> [String?] {
-        let database = try await PostgresConnection.connect(url: try TestServers.postgresURL())
-        return try #require(try await database.all("SELECT \(columns) FROM taskshim_jobs WHERE job_id = :id",
-                                                   parameters: ["id": .integer(Int64(id)!)]).first).values
-    }
-
-    @Test func enqueuedJobsAreRunByABurstWorkerWithTheirResultsKept() async throws {
-        let url = try TestServers.postgresURL()
+    @Test(arguments: QueueBackend.allCases) func enqueuedJobsAreRunByABurstWorkerWithTheirResultsKept(backend: QueueBackend) async throws {
+        let url = try backend.url()
         let q = queueName("burst")
         var ids: [String] = []
         for n in 0..<12 {
@@ -29,14 +23,15 @@ extension ProcessDrivingTests {
         #expect(worker.status == 0, "\(worker.stdout)\(worker.stderr)")
         #expect(worker.stdout.contains(#""jobs":12"#) || worker.stdout.contains(#""jobs":"12""#), "\(worker.stdout)")
         for (n, id) in ids.enumerated() {
-            let values = try await row(id, "status, result_json::text, attempt_count")
-            #expect(values == ["completed", #"{"n": \#(n)}"#, "1"])
+            let job = try await backend.job(id)
+            #expect(job.status == .completed && job.attempt == 1)
+            #expect(JSONValue.parse(job.result ?? Data())?.object?["n"] == .number(Double(n)))
         }
         #expect(!worker.stdout.contains(Canary.value) && !worker.stderr.contains(Canary.value), "the database password was printed")
     }
 
-    @Test func aKilledWorkersJobIsRunAgainByAnotherWithItsAttemptCounted() async throws {
-        let url = try TestServers.postgresURL()
+    @Test(arguments: QueueBackend.allCases) func aKilledWorkersJobIsRunAgainByAnotherWithItsAttemptCounted(backend: QueueBackend) async throws {
+        let url = try backend.url()
         let q = queueName("kill")
         let added = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["enqueue", "sleep", "--queue", url, "--queue-name", q,
                                                                                       "--payload", #"{"ms":1500}"#, "--retry-delay", "0"])
@@ -52,11 +47,12 @@ extension ProcessDrivingTests {
                                                ["worker", "--queue", url, "--queues", q, "--lease", "2", "--max-jobs", "1", "--poll-seconds", "0.2"],
                                                environment: ["TASKSHIM_LOG_FORMAT": "json"])
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-        #expect(try await row(id, "status, attempt_count, result_json::text") == ["completed", "2", #""slept""#])
+        let job = try await backend.job(id)
+        #expect(job.status == .completed && job.attempt == 2 && job.result == Data(#""slept""#.utf8))
     }
 
-    @Test func sigtermReleasesARunningJobForTheNextWorker() async throws {
-        let url = try TestServers.postgresURL()
+    @Test(arguments: QueueBackend.allCases) func sigtermReleasesARunningJobForTheNextWorker(backend: QueueBackend) async throws {
+        let url = try backend.url()
         let q = queueName("sigterm")
         let added = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["enqueue", "sleep", "--queue", url, "--queue-name", q,
                                                                                       "--payload", #"{"ms":30000}"#])
@@ -73,18 +69,18 @@ extension ProcessDrivingTests {
         worker.signal(SIGTERM)
         #expect(await worker.waitForExit(timeout: 20) == 0, "\(worker.stdout)")
         #expect(ContinuousClock.now - start < .seconds(10), "the 30 s job was cancelled, not waited for")
-        let values = try await row(id, "status, attempt_count, available_at <= now(), error_text")
-        #expect(values[0] == "retry" && values[1] == "0" && values[2] == "t", "back, untried, available at once: \(values)")
-        #expect(values[3]?.contains("stopped") == true)
-        let waited = try await row(ahead.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "status, attempt_count")
-        #expect(waited == ["retry", "0"] || waited == ["queued", "0"], "the job claimed ahead is back too: \(waited)")
+        let job = try await backend.job(id)
+        #expect(job.status == .retry && job.attempt == 0 && (job.availableAt ?? .distantFuture) <= Date(), "back, untried, available at once: \(job)")
+        #expect(job.error?.contains("stopped") == true)
+        let waited = try await backend.job(ahead.stdout)
+        #expect(waited.status == .retry && waited.attempt == 0, "the job claimed ahead is back too: \(waited)")
         // --once on an empty queue returns.
         let once = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", queueName("empty"), "--once"])
         #expect(once.status == 0)
     }
 
-    @Test func unknownTypesFailForGoodAndTemporaryFailuresAreRetried() async throws {
-        let url = try TestServers.postgresURL()
+    @Test(arguments: QueueBackend.allCases) func unknownTypesFailForGoodAndTemporaryFailuresAreRetried(backend: QueueBackend) async throws {
+        let url = try backend.url()
         let q = queueName("failures")
         let unknown = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "no-such-handler", "--queue", url, "--queue-name", q])
         let crash = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "missing.sql", "--queue", url, "--queue-name", q,
@@ -92,12 +88,67 @@ extension ProcessDrivingTests {
         let worker = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", q, "--burst"],
                                                environment: ["TASKSHIM_LOG_FORMAT": "json"])
         #expect(worker.status == 0, "\(worker.stderr)")
-        let unknownRow = try await row(unknown.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "status, attempt_count, error_text")
-        #expect(unknownRow[0] == "failed" && unknownRow[1] == "1")
-        #expect(unknownRow[2]?.contains("no-such-handler") == true)
+        let unknownJob = try await backend.job(unknown.stdout)
+        #expect(unknownJob.status == .failed && unknownJob.attempt == 1)
+        #expect(unknownJob.error?.contains("no-such-handler") == true)
         // A missing SQL file is "no input" (66): not retried either.
-        let crashRow = try await row(crash.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "status, attempt_count")
-        #expect(crashRow == ["failed", "1"])
+        let crashJob = try await backend.job(crash.stdout)
+        #expect(crashJob.status == .failed && crashJob.attempt == 1)
+        // Operations: the failed jobs through `runtime jobs`.
+        let listed = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "list", "--queue", url, "--queue-name", q, "--status", "failed", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let lines = listed.stdout.split(separator: "\n").compactMap { JSONValue.parse(Data($0.utf8))?.object }
+        #expect(lines.count == 2 && lines.allSatisfy { $0["status"] == .string("failed") && $0["queue"] == .string(q) }, "\(listed.stdout)")
+        let retried = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "retry", "--all-failed", "--queue", url, "--queue-name", q])
+        #expect(retried.status == 0 && retried.stdout.contains("2 jobs back in the queue"), "\(retried.stdout)\(retried.stderr)")
+        let stats = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats", "--queue", url, "--queue-name", q, "--json"])
+        #expect(JSONValue.parse(Data(stats.stdout.utf8))?.object?["retry"] == .number(2), "\(stats.stdout)")
+        let notFailed = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "retry", unknown.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--queue", url])
+        #expect(notFailed.status == 65 && notFailed.stderr.contains("not a failed job"), "\(notFailed.stderr)")
+        let missing = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "show", "9000000000000", "--queue", url])
+        #expect(missing.status == 66 && missing.stderr.contains("no job 9000000000000"), "\(missing.stderr)")
+    }
+
+    @Test(arguments: QueueBackend.allCases) func manyJobsAreAddedFromPayloadLines(backend: QueueBackend) async throws {
+        let url = try backend.url()
+        let q = queueName("lines")
+        let lines = (1...1500).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n\n"
+        let added = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--queue-name", q, "--payload-lines", "-"],
+                                              input: Data(lines.utf8))
+        #expect(added.status == 0, "\(added.stderr)")
+        let ids = added.stdout.split(separator: "\n").compactMap { Int64($0) }
+        #expect(ids.count == 1500 && ids == ids.sorted(), "an id per line, in order (batches of 1,000)")
+        let last = try await backend.job(String(ids[1499]))
+        #expect(JSONValue.parse(last.payload)?.object?["n"] == .number(1500))
+        let unique = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--queue-name", q, "--payload-lines", "-",
+                                                                               "--unique-key", "once"], input: Data("{}\n{}\n{}\n".utf8))
+        #expect(unique.status == 0 && unique.stdout.split(separator: "\n").count == 1 && unique.stderr.contains("2 of 3 jobs not added"))
+        let bad = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--queue-name", q, "--payload-lines", "-"],
+                                            input: Data("{}\n[1]\n".utf8))
+        #expect(bad.status == 65 && bad.stderr.contains("Line 2 of stdin is not a JSON object"), "\(bad.stderr)")
+        let stats = try await backend.open().stats(queue: q)
+        #expect(stats.queued == 1501, "the bad file added nothing")
+    }
+
+    @Test(arguments: QueueBackend.allCases) func finishedJobsPastTheirRetentionAreDeleted(backend: QueueBackend) async throws {
+        let url = try backend.url()
+        let q = queueName("retention")
+        let old = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--queue-name", q])
+        let first = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", q, "--burst"])
+        let finished = try await backend.job(old.stdout)
+        #expect(first.status == 0 && finished.status == .completed)
+        try await Task.sleep(for: .milliseconds(1500))
+        let fresh = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--queue-name", q])
+        let second = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", q, "--burst"],
+                                               environment: ["TASKSHIM_QUEUE_KEEP_COMPLETED": "1s", "TASKSHIM_LOG_FORMAT": "json"])
+        #expect(second.status == 0 && second.stdout.contains("old jobs deleted"), "\(second.stdout)")
+        let queue = try await backend.open()
+        #expect(try await queue.job(Int64(old.stdout.trimmingCharacters(in: .whitespacesAndNewlines))!) == nil, "past 1 s: deleted")
+        let kept = try await backend.job(fresh.stdout)
+        #expect(kept.status == .completed, "finished after the pruning at start: kept")
+        let bad = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", q, "--burst"],
+                                            environment: ["TASKSHIM_QUEUE_KEEP_FAILED": "a while"])
+        #expect(bad.status == 78 && bad.stderr.contains("TASKSHIM_QUEUE_KEEP_FAILED"), "\(bad.stderr)")
     }
 
     @Test func badInputAndAnUnreachableQueueAreClearErrors() async throws {
@@ -112,8 +163,14 @@ extension ProcessDrivingTests {
         let noQueue = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--burst"])
         #expect(noQueue.status == 78)
         #expect(noQueue.stderr.contains("No queue is configured"))
-        let redis = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", "redis://127.0.0.1/0", "--burst"])
-        #expect(redis.status == 78)
+        let redisDown = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", "redis://:\(Canary.value)@127.0.0.1:\(closedPort())/0", "--burst"],
+                                                  environment: ["TASKSHIM_RETRY_BUDGET": "0", "TASKSHIM_LOG_FORMAT": "json"])
+        #expect(redisDown.status == 75, "\(redisDown.stdout)\(redisDown.stderr)")
+        #expect((redisDown.stdout + redisDown.stderr).contains("Cannot connect to Redis"))
+        let sqlite = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", "sqlite:///tmp/q.db", "--burst"])
+        #expect(sqlite.status == 78)
+        let badAge = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "purge", "--queue", "redis://127.0.0.1/0", "--older-than", "soon"])
+        #expect(badAge.status == 64 && badAge.stderr.contains("--older-than takes an age"))
     }
 }
 }

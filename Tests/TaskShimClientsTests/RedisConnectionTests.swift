@@ -6,9 +6,9 @@ import TestSupport
 @testable import TaskShimClients
 @testable import TaskShimCore
 
-/// Against the local redis-server that scripts/test starts. Serialized: one test blocks the server
-/// with a script on purpose.
-@Suite(.serialized) struct RedisConnectionTests {
+/// Against the local redis-server that scripts/test starts; a test that blocks the server on purpose
+/// starts one of its own.
+struct RedisConnectionTests {
     func connect(database: Int = 0) async throws -> RedisConnection {
         let server = try RedisConnection.parse(url: try TestServers.redisURL())
         return try await RedisConnection.connect(url: "redis://\(server.host):\(server.port)/\(database)")
@@ -64,10 +64,9 @@ import TestSupport
     }
 
     @Test func busyIsRetriedUntilTheServerIsFreeAgain() async throws {
-        let blocker = try await connect()
-        let admin = try await connect()
-        _ = try await admin.command(["CONFIG", "SET", "busy-reply-threshold", "100"])
-        defer { Task { _ = try? await admin.command(["CONFIG", "SET", "busy-reply-threshold", "5000"]) } }
+        // Its own server: the shared one serves the queue tests, which a busy server would fail.
+        let server = try await PrivateRedisServer(arguments: ["--busy-reply-threshold", "100"])
+        let blocker = try await RedisConnection.connect(url: server.url)
         // A script that keeps the server to itself for 0.8 s; past 100 ms others are answered BUSY.
         let script = """
             local t = redis.call('TIME'); local start = t[1] * 1000000 + t[2]
@@ -78,7 +77,7 @@ import TestSupport
             """
         let busy = Task { try await blocker.command(["EVAL", script, "0"]) }
         try await Task.sleep(for: .milliseconds(300))
-        let probe = try await connect()
+        let probe = try await RedisConnection.connect(url: server.url)
         let tries = Atomic<Int>(0)
         // A breaker that tolerates the BUSY answers (by default ten failures in a row open it, which ends the retries).
         var lenient = CircuitBreaker.Configuration()

@@ -5,20 +5,15 @@ import TestSupport
 @testable import TaskShimCore
 @testable import TaskShimQueue
 
-/// Against the local PostgreSQL of scripts/test; each test uses a queue name of its own.
-struct PostgresJobQueueTests {
-    func queue() async throws -> PostgresJobQueue {
-        let queue = PostgresJobQueue(url: try TestServers.postgresURL())
-        try await queue.migrate()
-        return queue
-    }
+/// Every backend against the local servers of scripts/test; each test uses a queue name of its own.
+struct JobQueueTests {
 
     func name(_ label: String) -> String { "\(label)-\(UUID().uuidString.prefix(8))" }
 
     func payload(_ n: Int) -> Data { Data(#"{"n":\#(n)}"#.utf8) }
 
-    @Test func jobsAreClaimedInOrderAndCompletedWithTheirResult() async throws {
-        let jobs = try await queue()
+    @Test(arguments: QueueBackend.allCases) func jobsAreClaimedInOrderAndCompletedWithTheirResult(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
         let q = name("order")
         var ids: [Int64] = []
         for n in 0..<3 { ids.append(try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", payload: payload(n))))) }
@@ -31,20 +26,20 @@ struct PostgresJobQueueTests {
         #expect(stats.completed == 2 && stats.queued == 2)
         let rest = try await jobs.claim(queues: [q, name("other")], worker: "w1", limit: 10, lease: .seconds(30))
         #expect(rest.map(\.id) == [ids[1], ids[2]])
-        #expect(rest.map { String(decoding: $0.payload, as: UTF8.self) } == [#"{"n": 1}"#, #"{"n": 2}"#])
+        #expect(rest.map { JSONValue.parse($0.payload)?.object?["n"] } == [.number(1), .number(2)])
         stats = try await jobs.stats(queue: q)
         #expect(stats.running == 2)
     }
 
-    @Test func concurrentClaimersNeverShareAJob() async throws {
-        let setup = try await queue()
+    @Test(arguments: QueueBackend.allCases) func concurrentClaimersNeverShareAJob(backend: QueueBackend) async throws {
+        let setup = try await backend.open()
         let q = name("skip-locked")
         var all: Set<Int64> = []
         for n in 0..<200 { all.insert(try #require(try await setup.enqueue(NewJob(queue: q, type: "echo", payload: payload(n))))) }
         let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for w in 0..<4 {
                 group.addTask {
-                    let mine = PostgresJobQueue(url: try TestServers.postgresURL())  // a connection each
+                    let mine = try await backend.open()  // connections of its own
                     var ids: [Int64] = []
                     while true {
                         let batch = try await mine.claim(queues: [q], worker: "w\(w)", limit: 7, lease: .seconds(30))
@@ -63,8 +58,8 @@ struct PostgresJobQueueTests {
         #expect(claimed.filter { !$0.isEmpty }.count > 1, "the claimers shared the work")
     }
 
-    @Test func failedTriesAreRetriedThenKeptAsFailedWithTheirError() async throws {
-        let jobs = try await queue()
+    @Test(arguments: QueueBackend.allCases) func failedTriesAreRetriedThenKeptAsFailedWithTheirError(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
         let q = name("retries")
         let id = try #require(try await jobs.enqueue(NewJob(queue: q, type: "flaky", maxAttempts: 2, retryDelaySeconds: 0)))
         let first = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).first)
@@ -73,10 +68,8 @@ struct PostgresJobQueueTests {
         #expect(second.id == id && second.attempt == 2)
         #expect(try await jobs.fail(second, worker: "w", error: "temporary: still down", retryable: true) == .failed, "out of tries")
         #expect(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).isEmpty)
-        let database = try await PostgresConnection.connect(url: try TestServers.postgresURL())
-        let row = try #require(try await database.all("SELECT status, error_text, attempt_count FROM taskshim_jobs WHERE job_id = :id",
-                                                      parameters: ["id": .integer(id)]).first)
-        #expect(row.values == ["failed", "temporary: still down", "2"])
+        let record = try #require(try await jobs.job(id))
+        #expect(record.status == .failed && record.error == "temporary: still down" && record.attempt == 2 && record.finishedAt != nil)
 
         let bad = try #require(try await jobs.enqueue(NewJob(queue: q, type: "broken", maxAttempts: 5)))
         let job = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).first)
@@ -84,8 +77,8 @@ struct PostgresJobQueueTests {
         #expect(try await jobs.fail(job, worker: "w", error: "data: bad payload", retryable: false) == .failed, "not retried")
     }
 
-    @Test func aDeadWorkersJobIsRescuedAndItsLateAnswerIgnored() async throws {
-        let jobs = try await queue()
+    @Test(arguments: QueueBackend.allCases) func aDeadWorkersJobIsRescuedAndItsLateAnswerIgnored(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
         let q = name("rescue")
         let id = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo")))
         let lost = try #require(try await jobs.claim(queues: [q], worker: "dead", limit: 1, lease: .seconds(1)).first)
@@ -98,8 +91,8 @@ struct PostgresJobQueueTests {
         #expect(try await jobs.complete(again, worker: "alive", result: Data("{}".utf8)))
     }
 
-    @Test func heartbeatsKeepALongJobLeased() async throws {
-        let jobs = try await queue()
+    @Test(arguments: QueueBackend.allCases) func heartbeatsKeepALongJobLeased(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
         let q = name("heartbeat")
         _ = try await jobs.enqueue(NewJob(queue: q, type: "echo"))
         let job = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(1)).first)
@@ -112,8 +105,8 @@ struct PostgresJobQueueTests {
         #expect(try await jobs.complete(job, worker: "w", result: Data("{}".utf8)))
     }
 
-    @Test func aUniqueKeyAddsAJobOnceWhileItWaitsOrRuns() async throws {
-        let jobs = try await queue()
+    @Test(arguments: QueueBackend.allCases) func aUniqueKeyAddsAJobOnceWhileItWaitsOrRuns(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
         let q = name("unique")
         let first = try await jobs.enqueue(NewJob(queue: q, type: "echo", uniqueKey: "nightly-2026-12-01"))
         #expect(first != nil)
@@ -124,8 +117,8 @@ struct PostgresJobQueueTests {
         #expect(try await jobs.enqueue(NewJob(queue: q, type: "echo", uniqueKey: "nightly-2026-12-01")) != nil, "done: may run again")
     }
 
-    @Test func aResultTheDatabaseRefusesIsADataError() async throws {
-        let jobs = try await queue()
+    @Test func aResultPostgresRefusesIsADataError() async throws {
+        let jobs = try await QueueBackend.postgres.open()
         let q = name("refused")
         _ = try await jobs.enqueue(NewJob(queue: q, type: "echo"))
         let job = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).first)
@@ -138,12 +131,63 @@ struct PostgresJobQueueTests {
         #expect(try await jobs.complete(job, worker: "w", result: Data(#""fine""#.utf8)))
     }
 
-    @Test func aDelayedJobWaitsItsTurn() async throws {
-        let jobs = try await queue()
+    @Test(arguments: QueueBackend.allCases) func aDelayedJobWaitsItsTurn(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
         let q = name("delay")
         _ = try await jobs.enqueue(NewJob(queue: q, type: "echo", delaySeconds: 1))
         #expect(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).isEmpty)
         try await Task.sleep(for: .milliseconds(1200))
         #expect(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).count == 1)
+    }
+
+    @Test(arguments: QueueBackend.allCases) func jobsCanBeListedShownRetriedAndPurged(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
+        let q = name("ops")
+        let done = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", payload: payload(1))))
+        let broken = try #require(try await jobs.enqueue(NewJob(queue: q, type: "broken", payload: payload(2), uniqueKey: "k")))
+        let waiting = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", payload: payload(3), delaySeconds: 60)))
+        let claimed = try await jobs.claim(queues: [q], worker: "w", limit: 2, lease: .seconds(30))
+        #expect(claimed.map(\.id) == [done, broken])
+        #expect(try await jobs.complete(claimed[0], worker: "w", result: Data(#"{"ok":1}"#.utf8)))
+        #expect(try await jobs.fail(claimed[1], worker: "w", error: "data: no such table", retryable: false) == .failed)
+
+        #expect(try await jobs.list(queue: q, status: nil, limit: 10).map(\.id) == [waiting, broken, done], "newest first")
+        #expect(try await jobs.list(queue: q, status: .failed, limit: 10).map(\.id) == [broken])
+        #expect(try await jobs.list(queue: q, status: .queued, limit: 10).map(\.id) == [waiting])
+        #expect(try await jobs.list(queue: q, status: nil, limit: 2).count == 2)
+        let shown = try #require(try await jobs.job(done))
+        #expect(shown.status == .completed && shown.queue == q && shown.type == "echo" && shown.attempt == 1 && shown.workerID == "w")
+        #expect(JSONValue.parse(shown.result ?? Data())?.object?["ok"] == .number(1))
+        #expect(try await jobs.job(Int64.max - 1) == nil)
+
+        // A failed job goes back with its tries counted anew, holding its unique key again.
+        #expect(try await jobs.retry(id: broken, queue: nil) == 1)
+        #expect(try await jobs.retry(id: broken, queue: nil) == 0, "no longer failed")
+        #expect(try await jobs.enqueue(NewJob(queue: q, type: "broken", uniqueKey: "k")) == nil, "the key is held again")
+        let again = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).first)
+        #expect(again.id == broken && again.attempt == 1)
+        #expect(try await jobs.fail(again, worker: "w", error: "data: still", retryable: false) == .failed)
+        #expect(try await jobs.retry(id: nil, queue: q) == 1, "every failed job of the queue")
+        var stats = try await jobs.stats(queue: q)
+        #expect(stats.retry == 1 && stats.completed == 1 && stats.queued == 1 && stats.failed == 0)
+
+        // Purge deletes finished jobs only, by finish time.
+        #expect(try await jobs.purge(queue: q, status: nil, before: Date().addingTimeInterval(-3600)) == 0, "finished just now")
+        #expect(try await jobs.purge(queue: q, status: nil, before: Date().addingTimeInterval(5)) == 1)
+        #expect(try await jobs.job(done) == nil)
+        stats = try await jobs.stats(queue: q)
+        #expect(stats.completed == 0 && stats.retry == 1 && stats.queued == 1)
+        await #expect(throws: TaskShimError.self) { try await jobs.purge(queue: q, status: .running, before: Date()) }
+    }
+
+    @Test(arguments: QueueBackend.allCases) func aReleasedJobIsBackAtOnceWithItsAttemptNotCounted(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
+        let q = name("release")
+        let id = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo")))
+        let job = try #require(try await jobs.claim(queues: [q], worker: "stopping", limit: 1, lease: .seconds(30)).first)
+        try await jobs.release(job, worker: "stopping")
+        let next = try #require(try await jobs.claim(queues: [q], worker: "next", limit: 1, lease: .seconds(30)).first)
+        #expect(next.id == id && next.attempt == 1)
+        #expect(try await jobs.complete(job, worker: "stopping", result: Data("{}".utf8)) == false, "released: no longer the stopping worker's")
     }
 }

@@ -1,0 +1,34 @@
+import Testing
+import Foundation
+import TaskShimQueue
+
+/// The queue backends a behaviour is checked on, against the local servers of scripts/test.
+public enum QueueBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case postgres, redis
+
+    public var testDescription: String { rawValue }
+
+    /// The server's URL.
+    public func url() throws -> String {
+        switch self {
+        case .postgres: try TestServers.postgresURL()
+        case .redis: try TestServers.redisURL()
+        }
+    }
+
+    /// A fresh client with connections of its own.
+    public func open() async throws -> any JobQueue {
+        let queue: any JobQueue = switch self {
+        case .postgres: PostgresJobQueue(url: try url())
+        case .redis: try RedisJobQueue(url: try url())
+        }
+        try await queue.migrate()
+        return queue
+    }
+
+    /// One job as the queue keeps it.
+    public func job(_ id: String) async throws -> JobRecord {
+        let number = try #require(Int64(id.trimmingCharacters(in: .whitespacesAndNewlines)), "not a job id: \(id)")
+        return try #require(try await open().job(number), "no job \(id)")
+    }
+}
