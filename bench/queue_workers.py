@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Queue workers on PostgreSQL: 10,000 no-op jobs through `runtime worker`, beside pgqueuer (a Python
-PostgreSQL queue) and a pgbench floor, at the same concurrency.
+"""Queue workers: 10,000 no-op jobs through `runtime worker` on PostgreSQL beside pgqueuer (a Python
+PostgreSQL queue) and a pgbench floor, and on Redis beside RQ and a redis-benchmark floor, at the
+same concurrency.
 
-  bench/queue_workers.py [--jobs 10000] [--concurrency 4] [--rounds 3]
+  bench/queue_workers.py [--jobs 10000] [--concurrency 4] [--rounds 3] [--backend postgres|redis|all]
 
-- runtime: the jobs are inserted with one SQL statement (echo jobs, a small payload), then
-  `runtime worker --burst --concurrency C` runs them all; jobs/s = N / the worker's wall time
-  (process start and exit included).
+- runtime: `runtime enqueue echo --payload-lines -` adds the jobs (enqueue jobs/s = N / its wall
+  time), then `runtime worker --burst --concurrency C` runs them all; jobs/s = N / the worker's wall
+  time (process start and exit included).
+- RQ (pip install rq): bench/rq_peer.py enqueues with enqueue_many (pipelined) and runs C
+  `rq worker --burst` processes, SimpleWorker and the default forking Worker.
+- Redis floor: redis-benchmark PING from C clients, no pipelining: one round trip per job.
 - pgqueuer: bench/pgqueuer_peer.py enqueues N jobs in a batch and consumes them with a no-op
   entrypoint (pip install pgqueuer asyncpg); skipped with a note when it is not installed.
 - floor: pgbench, C clients, each transaction claiming and completing one row of a plain table with
   `FOR UPDATE SKIP LOCKED` in one statement: one round trip per job, nothing else.
 
-Starts the local PostgreSQL with scripts/postgres. Never gates anything.
+Starts the local PostgreSQL and Redis with scripts/postgres and scripts/redis. Never gates anything.
 """
 import argparse
 import json
@@ -47,19 +51,23 @@ def pgbench_binary():
 
 
 def run_runtime(url, jobs, concurrency, round_number):
+    """(enqueue jobs/s, process jobs/s): `runtime enqueue --payload-lines` then `runtime worker --burst`."""
     queue = f"bench-{os.getpid()}-{round_number}"
-    # The worker creates the table on its first start; make sure it exists before inserting.
-    sh([RUNTIME, "enqueue", "echo", "--queue", url, "--queue-name", queue + "-warmup"])
-    psql(url, f"INSERT INTO taskshim_jobs (queue_name, job_type, payload_json) "
-              f"SELECT '{queue}', 'echo', jsonb_build_object('n', n) FROM generate_series(1, {jobs}) AS n")
+    lines = "".join(f'{{"n":{n}}}\n' for n in range(jobs))
+    sh([RUNTIME, "jobs", "stats", "--queue", url])  # creates the table / loads the scripts: not timed
+    start = time.perf_counter()
+    added = subprocess.run([RUNTIME, "enqueue", "echo", "--queue", url, "--queue-name", queue, "--payload-lines", "-"],
+                           input=lines, check=True, capture_output=True, text=True).stdout.split()
+    enqueue_s = time.perf_counter() - start
+    assert len(added) == jobs, f"{len(added)} of {jobs} jobs added"
     start = time.perf_counter()
     sh([RUNTIME, "worker", "--queue", url, "--queues", queue, "--burst", "--concurrency", str(concurrency)],
        env={"PATH": os.environ["PATH"], "LOG_LEVEL": "warning"})
     wall = time.perf_counter() - start
-    done = int(psql(url, f"SELECT count(*) FROM taskshim_jobs WHERE queue_name = '{queue}' AND status = 'completed'"))
-    assert done == jobs, f"{done} of {jobs} jobs completed"
-    psql(url, f"DELETE FROM taskshim_jobs WHERE queue_name LIKE '{queue}%'")
-    return jobs / wall
+    stats = json.loads(sh([RUNTIME, "jobs", "stats", "--queue", url, "--queue-name", queue, "--json"]))
+    assert stats["completed"] == jobs, f"{stats['completed']} of {jobs} jobs completed"
+    sh([RUNTIME, "jobs", "purge", "--queue", url, "--queue-name", queue, "--older-than", "0s"])
+    return jobs / enqueue_s, jobs / wall
 
 
 def run_floor(url, jobs, concurrency):
@@ -89,42 +97,109 @@ def run_pgqueuer(url, jobs, concurrency):
     return json.loads(out.splitlines()[-1])
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
-    options = parser.parse_args()
-    if "RUNTIME" not in os.environ:
-        log("building the release binary")
-        subprocess.run(["swift", "build", "-c", "release", "--product", "runtime", "--static-swift-stdlib", "--scratch-path", SCRATCH],
-                       cwd=ROOT, check=True, stdout=sys.stderr)
+def run_redis_floor(port, concurrency):
+    """redis-benchmark: PING round trips from `concurrency` clients, no pipelining: one round trip per job."""
+    out = sh(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(concurrency), "-n", "200000", "-t", "ping",
+              "-P", "1", "--csv"])
+    rows = [line.split(",") for line in out.splitlines() if line.startswith('"PING_MBULK"')]
+    return float(rows[0][1].strip('"'))
+
+
+def run_rq(url, jobs, concurrency, simple):
+    try:
+        import rq  # noqa: F401
+    except ImportError:
+        return None
+    command = [sys.executable, os.path.join(ROOT, "bench", "rq_peer.py"), "--url", url, "--jobs", str(jobs),
+               "--workers", str(concurrency)] + (["--simple"] if simple else [])
+    return json.loads(sh(command).splitlines()[-1])
+
+
+def postgres(options):
     subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "start"], check=True)
     url = sh([os.path.join(ROOT, "scripts", "postgres"), "url"])
-    results = {"runtime": [], "floor": [], "pgqueuer": []}
+    results = {"runtime": [], "enqueue": [], "floor": [], "pgqueuer": [], "pgqueuer_enqueue": []}
     peer_details = None
     for round_number in range(options.rounds):
-        log(f"round {round_number + 1}/{options.rounds}")
-        results["runtime"].append(run_runtime(url, options.jobs, options.concurrency, round_number))
+        log(f"PostgreSQL round {round_number + 1}/{options.rounds}")
+        enqueue, process = run_runtime(url, options.jobs, options.concurrency, round_number)
+        results["enqueue"].append(enqueue)
+        results["runtime"].append(process)
         results["floor"].append(run_floor(url, options.jobs, options.concurrency))
         peer = run_pgqueuer(url, options.jobs, options.concurrency)
         if peer:
             peer_details = peer
             results["pgqueuer"].append(peer["process_per_s"])
+            results["pgqueuer_enqueue"].append(peer["enqueue_per_s"])
     m = {name: statistics.median(values) if values else None for name, values in results.items()}
     print(f"queue workers on PostgreSQL: {options.jobs} no-op jobs, concurrency {options.concurrency}, "
           f"{options.rounds} rounds (medians), 2 cores, loopback")
-    print(f"{'':44} {'jobs/s':>10}")
-    print(f"{'runtime worker --burst (process included)':44} {m['runtime']:10,.0f}")
+    print(f"{'':48} {'process jobs/s':>15} {'enqueue jobs/s':>15}")
+    print(f"{'runtime worker --burst (process included)':48} {m['runtime']:15,.0f} {m['enqueue']:15,.0f}")
     if m["pgqueuer"]:
-        print(f"{'pgqueuer ' + peer_details.get('version', ''):44} {m['pgqueuer']:10,.0f}")
+        print(f"{'pgqueuer ' + peer_details.get('version', ''):48} {m['pgqueuer']:15,.0f} {m['pgqueuer_enqueue']:15,.0f}")
     else:
-        print(f"{'pgqueuer':44} {'not installed (pip install pgqueuer asyncpg)':>10}")
-    print(f"{'floor: pgbench, one SKIP LOCKED UPDATE per job':44} {m['floor']:10,.0f}")
-    print()
+        print(f"{'pgqueuer':48} not installed (pip install pgqueuer asyncpg)")
+    print(f"{'floor: pgbench, one SKIP LOCKED UPDATE per job':48} {m['floor']:15,.0f}")
     print(f"runtime vs floor: {m['runtime'] / m['floor']:.2f}x (target >= 0.5x)")
     if m["pgqueuer"]:
-        print(f"runtime vs pgqueuer: {m['runtime'] / m['pgqueuer']:.1f}x (target >= 5x)")
+        print(f"runtime vs pgqueuer: {m['runtime'] / m['pgqueuer']:.2f}x (target >= 5x); "
+              f"enqueue {m['enqueue'] / m['pgqueuer_enqueue']:.2f}x")
+    print()
+
+
+def redis(options):
+    subprocess.run([os.path.join(ROOT, "scripts", "redis"), "start"], check=True)
+    url = sh([os.path.join(ROOT, "scripts", "redis"), "url"])
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    results = {"runtime": [], "enqueue": [], "floor": [], "rq": [], "rq_simple": [], "rq_enqueue": []}
+    version = None
+    for round_number in range(options.rounds):
+        log(f"Redis round {round_number + 1}/{options.rounds}")
+        enqueue, process = run_runtime(url, options.jobs, options.concurrency, round_number)
+        results["enqueue"].append(enqueue)
+        results["runtime"].append(process)
+        results["floor"].append(run_redis_floor(port, options.concurrency))
+        simple = run_rq(url, options.jobs, options.concurrency, simple=True)
+        if simple:
+            version = simple["version"]
+            results["rq_simple"].append(simple["process_per_s"])
+            results["rq_enqueue"].append(simple["enqueue_per_s"])
+            # The forking worker is slow: a tenth of the jobs is enough for its rate.
+            results["rq"].append(run_rq(url, max(options.jobs // 10, 100), options.concurrency, simple=False)["process_per_s"])
+    m = {name: statistics.median(values) if values else None for name, values in results.items()}
+    print(f"queue workers on Redis: {options.jobs} no-op jobs, concurrency {options.concurrency} "
+          f"(RQ: {options.concurrency} worker processes), {options.rounds} rounds (medians), 2 cores, loopback")
+    print(f"{'':48} {'process jobs/s':>15} {'enqueue jobs/s':>15}")
+    print(f"{'runtime worker --burst (process included)':48} {m['runtime']:15,.0f} {m['enqueue']:15,.0f}")
+    if m["rq_simple"]:
+        print(f"{'rq ' + version + ' SimpleWorker':48} {m['rq_simple']:15,.0f} {m['rq_enqueue']:15,.0f}")
+        print(f"{'rq ' + version + ' Worker (fork per job, the default)':48} {m['rq']:15,.0f}")
+    else:
+        print(f"{'rq':48} not installed (pip install rq)")
+    print(f"{'floor: redis-benchmark PING, one round trip per job':48} {m['floor']:15,.0f}")
+    print(f"runtime vs floor: {m['runtime'] / m['floor']:.2f}x (target >= 0.5x)")
+    if m["rq_simple"]:
+        print(f"runtime vs rq: {m['runtime'] / m['rq']:.1f}x the default worker, {m['runtime'] / m['rq_simple']:.1f}x SimpleWorker "
+              f"(target >= 20x); enqueue {m['enqueue'] / m['rq_enqueue']:.2f}x")
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=["postgres", "redis", "all"], default="all")
+    options = parser.parse_args()
+    if "RUNTIME" not in os.environ:
+        log("building the release binary")
+        subprocess.run(["swift", "build", "-c", "release", "--product", "runtime", "--static-swift-stdlib", "--scratch-path", SCRATCH],
+                       cwd=ROOT, check=True, stdout=sys.stderr)
+    if options.backend in ("postgres", "all"):
+        postgres(options)
+    if options.backend in ("redis", "all"):
+        redis(options)
 
 
 if __name__ == "__main__":

@@ -70,25 +70,32 @@ public struct Worker: Sendable {
         // once, and the task, not cancelled by a stop, writes what is left before the worker returns.
         let results = ResultBuffer()
         let writer = Task { [self] in await writeResults(results, running: running) }
+        // Claimed jobs wait in a local buffer; `concurrency` long-lived slots take from it, so a
+        // short job costs no task creation and no wake-up of the claim loop. The loop refills the
+        // buffer once half the prefetch is left (or, without prefetch, once it is empty).
+        let buffer = JobBuffer()
+        let lowWater = configuration.prefetch / 2
         var claimed = 0
         var failedClaims = 0
-        var waiting: [Job] = []
         await withDiscardingTaskGroup { group in
-            func start(_ job: Job) {
-                running.insert(job.id)
+            for _ in 0..<configuration.concurrency {
                 group.addTask { [self] in
-                    await process(job, results: results, running: running)
-                    running.finish(job.id)
+                    while let job = await buffer.take() {
+                        running.insert(job.id)
+                        await process(job, results: results, running: running)
+                        running.finish(job.id)
+                    }
                 }
             }
             while !Task.isCancelled {
-                while running.count < configuration.concurrency, !waiting.isEmpty { start(waiting.removeFirst()) }
-                let reachedMax = configuration.maxJobs.map { claimed >= $0 } ?? false
-                if (reachedMax || (configuration.once && claimed > 0)) && waiting.isEmpty { break }
+                if configuration.maxJobs.map({ claimed >= $0 }) ?? false { break }
+                await buffer.waitUntilLow(atMost: lowWater)
+                if Task.isCancelled { break }
                 let seen = running.finished
-                let free = configuration.concurrency - running.count
-                let want = min(free + configuration.prefetch - waiting.count, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
-                if want <= 0 || reachedMax {
+                let room = configuration.concurrency + configuration.prefetch - buffer.count - running.count
+                let want = min(room, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
+                if want <= 0 {
+                    // Every slot busy and the buffer full: wait for a slot.
                     await running.waitForAFinish(after: seen, orAfter: nil)
                     continue
                 }
@@ -111,29 +118,29 @@ public struct Worker: Sendable {
                 }
                 claimed += jobs.count
                 for job in jobs { running.hold(job.id) }
-                waiting += jobs
-                if configuration.once {
-                    claimed = max(claimed, 1)
-                    continue
-                }
-                if jobs.isEmpty && waiting.isEmpty {
+                buffer.put(jobs)
+                if configuration.once { break }
+                if jobs.isEmpty && buffer.count == 0 {
                     if configuration.burst {
                         // Burst: done once nothing is available and nothing runs that could add more.
                         if running.count == 0 { break }
                         await running.waitForAFinish(after: seen, orAfter: nil)
                     } else {
-                        // Poll again after the interval, or as soon as a slot frees up.
+                        // Poll again after the interval (a finished job may have added more: sooner).
                         await running.waitForAFinish(after: seen, orAfter: configuration.pollInterval)
                     }
-                } else if running.count >= configuration.concurrency {
-                    await running.waitForAFinish(after: seen, orAfter: nil)
                 }
             }
-            // Stopping: claimed jobs that never started go back at once.
-            for job in waiting {
-                let worker = configuration.workerID
-                _ = await record { try await queue.release(job, worker: worker) }
-                running.forgetLease(job.id)
+            if Task.isCancelled {
+                // Stopping: claimed jobs that never started go back at once.
+                for job in buffer.close() {
+                    let worker = configuration.workerID
+                    _ = await record { try await queue.release(job, worker: worker) }
+                    running.forgetLease(job.id)
+                }
+            } else {
+                // --once, --max-jobs, burst: the slots run what is buffered, then end.
+                buffer.finish()
             }
         }
         results.close()
