@@ -115,11 +115,27 @@ def run_rq(url, jobs, concurrency, simple):
     return json.loads(sh(command).splitlines()[-1])
 
 
+def start_server(name):
+    subprocess.run([os.path.join(ROOT, "scripts", name), "start"], check=True)
+    return sh([os.path.join(ROOT, "scripts", name), "url"])
+
+
+def print_table(title, rows, ratios):
+    """rows: (label, process jobs/s or None, enqueue jobs/s or None, note); ratios: lines under the table."""
+    print(title)
+    print(f"{'':48} {'process jobs/s':>15} {'enqueue jobs/s':>15}")
+    for label, process, enqueue, note in rows:
+        cells = "".join(f" {value:15,.0f}" if value else f" {'':15}" for value in (process, enqueue))
+        print(f"{label:48}{cells if process else ' ' + note}")
+    for line in ratios:
+        print(line)
+    print()
+
+
 def postgres(options):
-    subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "start"], check=True)
-    url = sh([os.path.join(ROOT, "scripts", "postgres"), "url"])
+    url = start_server("postgres")
     results = {"runtime": [], "enqueue": [], "floor": [], "pgqueuer": [], "pgqueuer_enqueue": []}
-    peer_details = None
+    version = ""
     for round_number in range(options.rounds):
         log(f"PostgreSQL round {round_number + 1}/{options.rounds}")
         enqueue, process = run_runtime(url, options.jobs, options.concurrency, round_number)
@@ -128,32 +144,27 @@ def postgres(options):
         results["floor"].append(run_floor(url, options.jobs, options.concurrency))
         peer = run_pgqueuer(url, options.jobs, options.concurrency)
         if peer:
-            peer_details = peer
+            version = peer.get("version", "")
             results["pgqueuer"].append(peer["process_per_s"])
             results["pgqueuer_enqueue"].append(peer["enqueue_per_s"])
     m = {name: statistics.median(values) if values else None for name, values in results.items()}
-    print(f"queue workers on PostgreSQL: {options.jobs} no-op jobs, concurrency {options.concurrency}, "
-          f"{options.rounds} rounds (medians), 2 cores, loopback")
-    print(f"{'':48} {'process jobs/s':>15} {'enqueue jobs/s':>15}")
-    print(f"{'runtime worker --burst (process included)':48} {m['runtime']:15,.0f} {m['enqueue']:15,.0f}")
+    ratios = [f"runtime vs floor: {m['runtime'] / m['floor']:.2f}x (target >= 0.5x)"]
     if m["pgqueuer"]:
-        print(f"{'pgqueuer ' + peer_details.get('version', ''):48} {m['pgqueuer']:15,.0f} {m['pgqueuer_enqueue']:15,.0f}")
-    else:
-        print(f"{'pgqueuer':48} not installed (pip install pgqueuer asyncpg)")
-    print(f"{'floor: pgbench, one SKIP LOCKED UPDATE per job':48} {m['floor']:15,.0f}")
-    print(f"runtime vs floor: {m['runtime'] / m['floor']:.2f}x (target >= 0.5x)")
-    if m["pgqueuer"]:
-        print(f"runtime vs pgqueuer: {m['runtime'] / m['pgqueuer']:.2f}x (target >= 5x); "
-              f"enqueue {m['enqueue'] / m['pgqueuer_enqueue']:.2f}x")
-    print()
+        ratios.append(f"runtime vs pgqueuer: {m['runtime'] / m['pgqueuer']:.2f}x (target >= 5x); "
+                      f"enqueue {m['enqueue'] / m['pgqueuer_enqueue']:.2f}x")
+    print_table(f"queue workers on PostgreSQL: {options.jobs} no-op jobs, concurrency {options.concurrency}, "
+                f"{options.rounds} rounds (medians), 2 cores, loopback", [
+                    ("runtime worker --burst (process included)", m["runtime"], m["enqueue"], ""),
+                    (f"pgqueuer {version}", m["pgqueuer"], m["pgqueuer_enqueue"], "not installed (pip install pgqueuer asyncpg)"),
+                    ("floor: pgbench, one SKIP LOCKED UPDATE per job", m["floor"], None, ""),
+                ], ratios)
 
 
 def redis(options):
-    subprocess.run([os.path.join(ROOT, "scripts", "redis"), "start"], check=True)
-    url = sh([os.path.join(ROOT, "scripts", "redis"), "url"])
+    url = start_server("redis")
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     results = {"runtime": [], "enqueue": [], "floor": [], "rq": [], "rq_simple": [], "rq_enqueue": []}
-    version = None
+    version = ""
     for round_number in range(options.rounds):
         log(f"Redis round {round_number + 1}/{options.rounds}")
         enqueue, process = run_runtime(url, options.jobs, options.concurrency, round_number)
@@ -168,21 +179,17 @@ def redis(options):
             # The forking worker is slow: a tenth of the jobs is enough for its rate.
             results["rq"].append(run_rq(url, max(options.jobs // 10, 100), options.concurrency, simple=False)["process_per_s"])
     m = {name: statistics.median(values) if values else None for name, values in results.items()}
-    print(f"queue workers on Redis: {options.jobs} no-op jobs, concurrency {options.concurrency} "
-          f"(RQ: {options.concurrency} worker processes), {options.rounds} rounds (medians), 2 cores, loopback")
-    print(f"{'':48} {'process jobs/s':>15} {'enqueue jobs/s':>15}")
-    print(f"{'runtime worker --burst (process included)':48} {m['runtime']:15,.0f} {m['enqueue']:15,.0f}")
+    ratios = [f"runtime vs floor: {m['runtime'] / m['floor']:.2f}x (target >= 0.5x)"]
     if m["rq_simple"]:
-        print(f"{'rq ' + version + ' SimpleWorker':48} {m['rq_simple']:15,.0f} {m['rq_enqueue']:15,.0f}")
-        print(f"{'rq ' + version + ' Worker (fork per job, the default)':48} {m['rq']:15,.0f}")
-    else:
-        print(f"{'rq':48} not installed (pip install rq)")
-    print(f"{'floor: redis-benchmark PING, one round trip per job':48} {m['floor']:15,.0f}")
-    print(f"runtime vs floor: {m['runtime'] / m['floor']:.2f}x (target >= 0.5x)")
-    if m["rq_simple"]:
-        print(f"runtime vs rq: {m['runtime'] / m['rq']:.1f}x the default worker, {m['runtime'] / m['rq_simple']:.1f}x SimpleWorker "
-              f"(target >= 20x); enqueue {m['enqueue'] / m['rq_enqueue']:.2f}x")
-    print()
+        ratios.append(f"runtime vs rq: {m['runtime'] / m['rq']:.1f}x the default worker, {m['runtime'] / m['rq_simple']:.1f}x "
+                      f"SimpleWorker (target >= 20x); enqueue {m['enqueue'] / m['rq_enqueue']:.2f}x")
+    print_table(f"queue workers on Redis: {options.jobs} no-op jobs, concurrency {options.concurrency} "
+                f"(RQ: {options.concurrency} worker processes), {options.rounds} rounds (medians), 2 cores, loopback", [
+                    ("runtime worker --burst (process included)", m["runtime"], m["enqueue"], ""),
+                    (f"rq {version} SimpleWorker", m["rq_simple"], m["rq_enqueue"], "not installed (pip install rq)"),
+                    (f"rq {version} Worker (fork per job, the default)", m["rq"], None, "not installed (pip install rq)"),
+                    ("floor: redis-benchmark PING, one round trip per job", m["floor"], None, ""),
+                ], ratios)
 
 
 def main():

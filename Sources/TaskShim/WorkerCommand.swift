@@ -33,7 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Jobs run at once.")
     var concurrency: Int = 1
 
-    @Option(name: .long, help: ArgumentHelp("Jobs claimed ahead of free slots, so short jobs do not wait for a claim each (default: the concurrency; 0 to claim only for free slots).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Jobs claimed ahead of free slots, so short jobs do not wait for a claim each (default: sized to the jobs' pace, from the concurrency up to 1000; 0 to claim only for free slots).", valueName: "n"))
     var prefetch: Int?
 
     @Option(name: .long, help: ArgumentHelp("This worker's id in the job table (default: host name and process id).", valueName: "id"))
@@ -77,7 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var configuration = Worker.Configuration(workerID: workerID ?? Self.defaultWorkerID())
         configuration.queues = queues.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
         configuration.concurrency = concurrency
-        configuration.prefetch = prefetch ?? concurrency
+        configuration.prefetch = prefetch
         configuration.maxJobs = maxJobs
         configuration.lease = .seconds(lease)
         configuration.pollInterval = .milliseconds(Int64(pollSeconds * 1000))

@@ -49,6 +49,7 @@ public final class PostgresJobQueue: JobQueue {
             ON taskshim_jobs (queue_name, priority DESC, available_at, job_id) WHERE status IN ('queued', 'retry')
         """,
         "CREATE INDEX IF NOT EXISTS taskshim_jobs_leases ON taskshim_jobs (lease_expires_at) WHERE status = 'running'",
+        "CREATE INDEX IF NOT EXISTS taskshim_jobs_finished ON taskshim_jobs (finished_at) WHERE status IN ('completed', 'failed')",
         """
         CREATE UNIQUE INDEX IF NOT EXISTS taskshim_jobs_unique
             ON taskshim_jobs (queue_name, unique_key) WHERE unique_key IS NOT NULL AND status IN ('queued', 'retry', 'running')

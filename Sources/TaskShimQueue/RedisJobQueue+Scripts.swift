@@ -2,7 +2,7 @@
 /// it atomically and no other client sees a job half-moved between its sets.
 ///
 /// Keys (`taskshim:` prefix): `ids` (the id counter), `queues` (a set of queue names), `job:<id>` (a
-/// hash: queue, type, payload, status, attempt, max, delay, priority, unique, worker, lease, result,
+/// hash: queue, type, payload, status, attempt, max, delay, priority, unique, worker, result,
 /// error, created, available, started, finished; times in ms since the epoch), and per queue
 /// `queue:<name>:` + `ready` (zset, priority first then the oldest id), `delayed` (zset by the time it
 /// becomes available), `running` (zset by lease expiry), `completed` and `failed` (zsets by finish
@@ -31,7 +31,6 @@ extension RedisJobQueue {
           local key = jk(id)
           local f = redis.call('HMGET', key, 'unique', 'type', 'attempt')
           redis.call('HSET', key, 'status', 'failed', 'error', err, 'finished', now)
-          redis.call('HDEL', key, 'lease')
           redis.call('ZADD', qk(q, 'failed'), now, id)
           count(q, 'failed', 1)
           free_unique(q, f[1], id)
@@ -89,20 +88,29 @@ extension RedisJobQueue {
         end
         if #due > 0 then redis.call('ZREM', qk(q, 'delayed'), unpack(due)) end
         local popped = redis.call('ZPOPMIN', qk(q, 'ready'), limit)
-        local out = {}
+        local out, leases, was = {}, {}, {}
+        local expiry = now + lease
         for i = 1, #popped, 2 do
           local id = popped[i]
           local key = jk(id)
           local f = redis.call('HMGET', key, 'status', 'type', 'payload', 'attempt', 'max', 'delay', 'started')
           if f[1] then
             local attempt = tonumber(f[4]) + 1
-            redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'lease', now + lease)
-            if not f[7] then redis.call('HSET', key, 'started', now) end
-            redis.call('ZADD', qk(q, 'running'), now + lease, id)
-            count(q, f[1], -1)
-            count(q, 'running', 1)
+            if f[7] then
+              redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker)
+            else
+              redis.call('HSET', key, 'status', 'running', 'attempt', attempt, 'worker', worker, 'started', now)
+            end
+            leases[#leases + 1] = expiry
+            leases[#leases + 1] = id
+            was[f[1]] = (was[f[1]] or 0) + 1
             for _, v in ipairs({id, f[2], f[3], tostring(attempt), f[5], f[6]}) do out[#out + 1] = v end
           end
+        end
+        if #leases > 0 then
+          redis.call('ZADD', qk(q, 'running'), unpack(leases))
+          for status, n in pairs(was) do count(q, status, -n) end
+          count(q, 'running', #leases / 2)
         end
         return out
         """
@@ -111,21 +119,34 @@ extension RedisJobQueue {
     static let complete = prelude + """
         local worker = ARGV[1]
         local now = now_ms()
-        local done = {}
+        local done, byQueue = {}, {}
         for i = 2, #ARGV, 3 do
           local id = ARGV[i]
           local key = jk(id)
-          local f = redis.call('HMGET', key, 'status', 'worker', 'attempt', 'queue', 'unique')
+          local f = redis.call('HMGET', key, 'status', 'worker', 'attempt', 'queue', 'unique', 'error')
           if f[1] == 'running' and f[2] == worker and f[3] == ARGV[i + 1] then
             redis.call('HSET', key, 'status', 'completed', 'result', ARGV[i + 2], 'finished', now)
-            redis.call('HDEL', key, 'error', 'lease')
-            redis.call('ZREM', qk(f[4], 'running'), id)
-            redis.call('ZADD', qk(f[4], 'completed'), now, id)
-            count(f[4], 'running', -1)
-            count(f[4], 'completed', 1)
+            if f[6] then redis.call('HDEL', key, 'error') end
+            local ids = byQueue[f[4]]
+            if not ids then
+              ids = {}
+              byQueue[f[4]] = ids
+            end
+            ids[#ids + 1] = id
             free_unique(f[4], f[5], id)
             done[#done + 1] = id
           end
+        end
+        for q, ids in pairs(byQueue) do
+          redis.call('ZREM', qk(q, 'running'), unpack(ids))
+          local scored = {}
+          for _, id in ipairs(ids) do
+            scored[#scored + 1] = now
+            scored[#scored + 1] = id
+          end
+          redis.call('ZADD', qk(q, 'completed'), unpack(scored))
+          count(q, 'running', -#ids)
+          count(q, 'completed', #ids)
         end
         return done
         """
@@ -143,7 +164,6 @@ extension RedisJobQueue {
         if ARGV[5] == '1' and tonumber(f[3]) < tonumber(f[5]) then
           local available = now + math.floor(tonumber(f[6]) * 1000 * tonumber(f[3]))
           redis.call('HSET', key, 'status', 'retry', 'error', ARGV[4], 'available', available)
-          redis.call('HDEL', key, 'lease')
           redis.call('ZADD', qk(q, 'delayed'), available, id)
           count(q, 'retry', 1)
           return 'retry'
@@ -161,7 +181,7 @@ extension RedisJobQueue {
         local q = f[4]
         redis.call('HSET', key, 'status', 'retry', 'attempt', tonumber(f[3]) - 1, 'available', now_ms(),
                    'error', 'released: the worker ' .. ARGV[2] .. ' stopped')
-        redis.call('HDEL', key, 'worker', 'lease')
+        redis.call('HDEL', key, 'worker')
         redis.call('ZREM', qk(q, 'running'), id)
         redis.call('ZADD', qk(q, 'ready'), ready_score(f[5], id), id)
         count(q, 'running', -1)
@@ -177,7 +197,6 @@ extension RedisJobQueue {
           local key = jk(ARGV[i])
           local f = redis.call('HMGET', key, 'status', 'worker', 'queue')
           if f[1] == 'running' and f[2] == worker then
-            redis.call('HSET', key, 'lease', expiry)
             redis.call('ZADD', qk(f[3], 'running'), 'XX', expiry, ARGV[i])
           end
         end
@@ -196,7 +215,7 @@ extension RedisJobQueue {
             local err = 'the worker ' .. (f[3] or '?') .. ' stopped renewing its lease (killed or stuck)'
             redis.call('ZREM', qk(q, 'running'), id)
             count(q, 'running', -1)
-            redis.call('HDEL', key, 'worker', 'lease')
+            redis.call('HDEL', key, 'worker')
             if tonumber(f[1] or 0) < tonumber(f[2] or 0) then
               redis.call('HSET', key, 'status', 'retry', 'error', err, 'available', now)
               redis.call('ZADD', qk(q, 'ready'), ready_score(f[4], id), id)

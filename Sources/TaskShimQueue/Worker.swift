@@ -25,8 +25,8 @@ public struct Worker: Sendable {
         /// Claim once, run what was claimed, stop.
         public var once = false
         /// Jobs claimed ahead of free slots (leased and renewed while they wait), so short jobs do
-        /// not wait for a claim round trip each.
-        public var prefetch = 0
+        /// not wait for a claim round trip each; nil sizes it to the jobs' pace (``PrefetchWindow``).
+        public var prefetch: Int?
         /// How long finished jobs are kept before the worker deletes them (nil: forever); checked at
         /// start and every ten minutes.
         public var keepCompleted: Duration? = .seconds(7 * 86_400)
@@ -64,6 +64,7 @@ public struct Worker: Sendable {
     /// to the queue, available at once, their attempt not counted.
     public func run() async throws -> Int {
         try await call("queue migration") { try await queue.migrate() }
+        await prune()
         let running = RunningJobs()
         let keeper = Task { [self] in await keepLeases(running) }
         // Results are written in batches by a task of their own: a finished job frees its slot at
@@ -74,7 +75,7 @@ public struct Worker: Sendable {
         // short job costs no task creation and no wake-up of the claim loop. The loop refills the
         // buffer once half the prefetch is left (or, without prefetch, once it is empty).
         let buffer = JobBuffer()
-        let lowWater = configuration.prefetch / 2
+        var prefetch = PrefetchWindow(concurrency: configuration.concurrency, fixed: configuration.prefetch)
         var claimed = 0
         var failedClaims = 0
         await withDiscardingTaskGroup { group in
@@ -82,17 +83,19 @@ public struct Worker: Sendable {
                 group.addTask { [self] in
                     while let job = await buffer.take() {
                         running.insert(job.id)
+                        let start = ContinuousClock.now
                         await process(job, results: results, running: running)
-                        running.finish(job.id)
+                        running.finish(job.id, took: ContinuousClock.now - start)
                     }
                 }
             }
             while !Task.isCancelled {
                 if configuration.maxJobs.map({ claimed >= $0 }) ?? false { break }
-                await buffer.waitUntilLow(atMost: lowWater)
+                await buffer.waitUntilLow(atMost: prefetch.size / 2)
                 if Task.isCancelled { break }
                 let seen = running.finished
-                let room = configuration.concurrency + configuration.prefetch - buffer.count - running.count
+                if let mean = running.takeMeanDuration() { prefetch.jobsTook(mean) }
+                let room = configuration.concurrency + prefetch.size - buffer.count - running.count
                 let want = min(room, configuration.maxJobs.map { $0 - claimed } ?? Int.max)
                 if want <= 0 {
                     // Every slot busy and the buffer full: wait for a slot.
@@ -101,8 +104,10 @@ public struct Worker: Sendable {
                 }
                 let jobs: [Job]
                 do {
+                    let start = ContinuousClock.now
                     jobs = try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: want,
                                                  lease: configuration.lease)
+                    if !jobs.isEmpty { prefetch.claimTook(ContinuousClock.now - start) }
                     failedClaims = 0
                 } catch {
                     if Task.isCancelled { break }
@@ -181,9 +186,9 @@ public struct Worker: Sendable {
     private func keepLeases(_ running: RunningJobs) async {
         var sinceRescue = Duration.zero
         let beat = configuration.lease / 3
-        var lastPrune: ContinuousClock.Instant?
+        var lastPrune = ContinuousClock.now
         while !Task.isCancelled {
-            if lastPrune.map({ ContinuousClock.now - $0 >= .seconds(600) }) ?? true {
+            if ContinuousClock.now - lastPrune >= .seconds(600) {
                 lastPrune = .now
                 await prune()
             }
@@ -303,6 +308,7 @@ final class RunningJobs: Sendable {
         /// Numbers each wait, so a timer wakes only its own, even when it fires before the wait is stored.
         var wait = 0
         var expired = -1
+        var durations: (count: Int, total: Duration) = (0, .zero)
     }
     private let state = Mutex(State())
 
@@ -317,14 +323,24 @@ final class RunningJobs: Sendable {
     func hold(_ id: Int64) { state.withLock { _ = $0.leased.insert(id) } }
 
     /// The handler is done: the slot is free (the lease is kept until the end is written).
-    func finish(_ id: Int64) {
+    func finish(_ id: Int64, took duration: Duration) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.running.remove(id)
             state.finished += 1
+            state.durations.count += 1
+            state.durations.total += duration
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
+    }
+
+    /// The mean duration of the jobs finished since the last call; nil when none did.
+    func takeMeanDuration() -> Double? {
+        state.withLock { state in
+            defer { state.durations = (0, .zero) }
+            return state.durations.count == 0 ? nil : state.durations.total.seconds / Double(state.durations.count)
+        }
     }
 
     /// The job's end is written: no more lease renewals.
