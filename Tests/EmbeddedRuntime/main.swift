@@ -77,9 +77,32 @@ struct AuditBurstHandler: Handler {
     }
 }
 
+/// Appends `<job id> <attempt>` to the file `TASKSHIM_TALLY_FILE` names (one write with O_APPEND, so
+/// lines of concurrent workers never mix), after sleeping the event's `{"ms": N}`; an event with
+/// `"poison": true` fails with a temporary error every time. For the queue fault test.
+struct TallyHandler: Handler {
+    let name = "tally"
+
+    func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
+        try await Task.sleep(for: .milliseconds(wholeNumber("ms", in: invocation.payload) ?? 0))
+        let id = invocation.attributes["job_id"] ?? "?"
+        guard let path = ProcessInfo.processInfo.environment["TASKSHIM_TALLY_FILE"] else { throw TaskShimError.configuration("TASKSHIM_TALLY_FILE is not set") }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { throw TaskShimError.temporary("cannot open \(path)") }
+        defer { close(fd) }
+        let line = Array("\(id) \(invocation.attempt)\n".utf8)
+        guard write(fd, line, line.count) == line.count else { throw TaskShimError.temporary("short write to \(path)") }
+        if case .bool(true)? = JSONValue.parse(invocation.payload)?["poison"] {
+            throw TaskShimError.temporary("poison: this job always fails")
+        }
+        return Data(#"{"tallied":\#(id)}"#.utf8)
+    }
+}
+
 var registry = HandlerRegistry.builtIn
 registry.register(CrashHandler())
 registry.register(SleepHandler())
 registry.register(OrphanHandler())
 registry.register(AuditBurstHandler())
+registry.register(TallyHandler())
 await Runtime(registry: registry).main()

@@ -16,11 +16,12 @@ public enum QueueBackend: String, CaseIterable, CustomTestStringConvertible, Sen
         }
     }
 
-    /// A fresh client with connections of its own.
-    public func open() async throws -> any JobQueue {
+    /// A fresh client with connections of its own, of the shared server or of the one at `url`.
+    public func open(url other: String? = nil) async throws -> any JobQueue {
+        let address = try other ?? url()
         let queue: any JobQueue = switch self {
-        case .postgres: PostgresJobQueue(url: try url())
-        case .redis: try RedisJobQueue(url: try url())
+        case .postgres: PostgresJobQueue(url: address)
+        case .redis: try RedisJobQueue(url: address)
         }
         try await queue.migrate()
         return queue
