@@ -3,7 +3,7 @@
 PostgreSQL queue) and a pgbench floor, and on Redis beside RQ and a redis-benchmark floor, at the
 same concurrency.
 
-  bench/queue_workers.py [--jobs 10000] [--concurrency 4] [--rounds 3] [--backend postgres|redis|all]
+  bench/queue_workers.py [--jobs 10000] [--concurrency 4] [--rounds 3] [--backend postgres|redis|sqlite|all]
 
 - runtime: `runtime enqueue echo --payload-lines -` adds the jobs (enqueue jobs/s = N / its wall
   time), then `runtime worker --burst --concurrency C` runs them all; jobs/s = N / the worker's wall
@@ -192,12 +192,28 @@ def redis(options):
                 ], ratios)
 
 
+def sqlite(options):
+    scratch = tempfile.mkdtemp()
+    url = f"sqlite:{scratch}/queue.db"
+    results = {"runtime": [], "enqueue": []}
+    for round_number in range(options.rounds):
+        log(f"SQLite round {round_number + 1}/{options.rounds}")
+        enqueue, process = run_runtime(url, options.jobs, options.concurrency, round_number)
+        results["enqueue"].append(enqueue)
+        results["runtime"].append(process)
+    m = {name: statistics.median(values) for name, values in results.items()}
+    print_table(f"queue workers on SQLite (WAL, synchronous=FULL): {options.jobs} no-op jobs, concurrency {options.concurrency}, "
+                f"{options.rounds} rounds (medians), 2 cores", [
+                    ("runtime worker --burst (process included)", m["runtime"], m["enqueue"], ""),
+                ], ["(no peer: the embedded single-host queue; compare with the server backends above)"])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backend", choices=["postgres", "redis", "all"], default="all")
+    parser.add_argument("--backend", choices=["postgres", "redis", "sqlite", "all"], default="all")
     options = parser.parse_args()
     if "RUNTIME" not in os.environ:
         log("building the release binary")
@@ -207,6 +223,8 @@ def main():
         postgres(options)
     if options.backend in ("redis", "all"):
         redis(options)
+    if options.backend in ("sqlite", "all"):
+        sqlite(options)
 
 
 if __name__ == "__main__":

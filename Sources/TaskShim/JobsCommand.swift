@@ -19,7 +19,7 @@ struct JobsCommand: AsyncParsableCommand {
     )
 
     struct Target: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// or redis:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL, else REDIS_URL).", valueName: "url"))
+        @Option(name: .long, help: ArgumentHelp("The queue: a postgres://, redis:// or sqlite: URL (default: TASKSHIM_QUEUE_URL, DATABASE_URL, REDIS_URL, else the file .taskshim/queue.db).", valueName: "url"))
         var queue: String?
 
         @Option(name: .long, help: ArgumentHelp("Only this queue name (default: all of them).", valueName: "name"))

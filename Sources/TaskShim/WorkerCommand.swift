@@ -24,7 +24,7 @@ struct WorkerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// or redis:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL, else REDIS_URL).", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("The queue: a postgres://, redis:// or sqlite: URL (default: TASKSHIM_QUEUE_URL, DATABASE_URL, REDIS_URL, else the file .taskshim/queue.db).", valueName: "url"))
     var queue: String?
 
     @Option(name: .long, help: ArgumentHelp("Queue names to take jobs from, comma-separated.", valueName: "a,b"))
@@ -135,7 +135,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The job type: the handler that will run it (runtime list).", valueName: "type"))
     var type: String
 
-    @Option(name: .long, help: ArgumentHelp("The queue: a postgres:// or redis:// URL (default: TASKSHIM_QUEUE_URL, else DATABASE_URL, else REDIS_URL).", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("The queue: a postgres://, redis:// or sqlite: URL (default: TASKSHIM_QUEUE_URL, DATABASE_URL, REDIS_URL, else the file .taskshim/queue.db).", valueName: "url"))
     var queue: String?
 
     @Option(name: .long, help: ArgumentHelp("The queue name.", valueName: "name"))
@@ -233,20 +233,26 @@ extension EnqueueCommand {
 
 /// The queue a `--queue` URL (or the environment) names.
 enum QueueURL {
+    /// `--queue`, else `TASKSHIM_QUEUE_URL`, `DATABASE_URL`, `REDIS_URL`; with none of them the
+    /// embedded SQLite file `$TASKSHIM_DATA_DIR/queue.db` (`.taskshim/queue.db`).
     static func open(_ flag: String?, environment: Environment) throws(TaskShimError) -> any JobQueue {
         guard let url = flag ?? environment["TASKSHIM_QUEUE_URL"] ?? environment["DATABASE_URL"] ?? environment["REDIS_URL"] else {
-            throw .configuration("No queue is configured.", hint: "Pass --queue postgres://... or redis://..., or set TASKSHIM_QUEUE_URL (or DATABASE_URL, REDIS_URL).")
+            return SQLJobQueue.sqlite(path: (environment["TASKSHIM_DATA_DIR"] ?? ".taskshim") + "/queue.db")
         }
         let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
         switch scheme {
         case "postgres", "postgresql":
-            return PostgresJobQueue(url: url)
+            return SQLJobQueue.postgres(url: url)
         case "redis", "rediss":
             return try RedisJobQueue(url: url)
         case "sqlite", "file":
-            throw .configuration("Queues on \(scheme) are not available yet; PostgreSQL and Redis are.", hint: "Use a postgres:// or redis:// queue URL.")
+            guard let path = SQLDatabases.sqlitePath(url) else {
+                throw .configuration("The queue URL \(url) names no file.", hint: "Use sqlite:/path/to/queue.db.")
+            }
+            return SQLJobQueue.sqlite(path: path)
         default:
-            throw .configuration("The queue URL's scheme \(scheme) is not a queue backend.", hint: "Use a postgres:// or redis:// URL.")
+            throw .configuration("The queue URL's scheme \(scheme) is not a queue backend.",
+                                 hint: "Use a postgres://, redis:// or sqlite: URL.")
         }
     }
 }

@@ -56,10 +56,11 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         try await queue.run { [self] in
             guard let handle else { throw TaskShimError.temporary("The SQLite database is closed.") }
             var error: UnsafeMutablePointer<CChar>?
-            if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
+            let status = sqlite3_exec(handle, sql, nil, nil, &error)
+            if status != SQLITE_OK {
                 let message = error.map { String(cString: $0) } ?? "unknown error"
                 sqlite3_free(error)
-                throw TaskShimError.data("SQLite \(path): \(message).")
+                throw Self.failure(status, "SQLite \(path): \(message).")
             }
         }
     }
@@ -130,6 +131,16 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
                            release: { [self] _ in finalize(prepared) })
     }
 
+    /// A lock another connection held past the busy timeout is temporary; anything else is the statement's fault.
+    private static func failure(_ status: Int32, _ message: String) -> TaskShimError {
+        switch status & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            .temporary(message, hint: "Another process held the database's lock for more than 5 s; the call can be retried.")
+        default:
+            .data(message)
+        }
+    }
+
     private static func bind(_ value: SQLValue, at index: Int32, in statement: OpaquePointer) {
         switch value {
         case .null: sqlite3_bind_null(statement, index)
@@ -167,7 +178,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
                 if status & 0xFF == SQLITE_INTERRUPT { throw CancellationError() }
                 guard status == SQLITE_ROW else {
                     let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed"
-                    throw TaskShimError.data("SQLite \(path) failed while reading rows: \(message).")
+                    throw Self.failure(status, "SQLite \(path) failed while reading rows: \(message).")
                 }
                 rows.append(SQLRow((0..<width).map { column in
                     guard sqlite3_column_type(statement, column) != SQLITE_NULL,

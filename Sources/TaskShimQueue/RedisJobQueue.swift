@@ -7,7 +7,7 @@ import TaskShimCore
 /// finished jobs (see ``RedisJobQueue`` scripts for the keys). Every change of a job's state is one
 /// Lua script, atomic on the server: a claim pops the ready set and leases the jobs in one step, so
 /// two workers never take the same job; results and failures are fenced by worker and attempt like
-/// PostgreSQL's. Connections are pooled as in ``PostgresJobQueue``.
+/// PostgreSQL's. Connections are pooled as in ``SQLJobQueue``.
 ///
 /// Why not Streams with consumer groups: a stream entry cannot be reprioritised, delayed or fenced
 /// by attempt, and a unique key needs state beside it anyway; the sets give the same at-least-once
@@ -85,15 +85,9 @@ public final class RedisJobQueue: JobQueue {
     }
 
     public func claim(queues: [String], worker: String, limit: Int, lease: Duration) async throws -> [Job] {
-        var jobs: [Job] = []
-        for queue in queues where jobs.count < limit {
-            let reply: RedisReply
-            do {
-                reply = try await run("claim", [queue, worker, String(limit - jobs.count), Self.milliseconds(lease)])
-            } catch where !jobs.isEmpty {
-                return jobs
-            }
-            let fields = reply.array?.map { $0.string ?? "" } ?? []
+        try await claimInOrder(queues: queues, limit: limit) { queue, limit in
+            let fields = try await run("claim", [queue, worker, String(limit), Self.milliseconds(lease)]).array?.map { $0.string ?? "" } ?? []
+            var jobs: [Job] = []
             var index = 0
             while index + 5 < fields.count {
                 if let id = Int64(fields[index]) {
@@ -103,8 +97,8 @@ public final class RedisJobQueue: JobQueue {
                 }
                 index += 6
             }
+            return jobs
         }
-        return jobs
     }
 
     public func complete(_ results: [(job: Job, result: Data)], worker: String) async throws -> Set<Int64> {

@@ -160,15 +160,20 @@ extension ProcessDrivingTests {
                                              environment: ["TASKSHIM_RETRY_BUDGET": "0", "TASKSHIM_LOG_FORMAT": "json"])
         #expect(down.status == 75, "\(down.stdout)\(down.stderr)")
         #expect((down.stdout + down.stderr).contains("Cannot connect to PostgreSQL"))
-        let noQueue = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--burst"])
-        #expect(noQueue.status == 78)
-        #expect(noQueue.stderr.contains("No queue is configured"))
+        // No queue configured: the embedded SQLite file under .taskshim/ of the working directory.
+        let directory = try TemporaryDirectory()
+        let embedded = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo"], directory: directory.path)
+        let local = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--burst"], environment: ["TASKSHIM_LOG_FORMAT": "json"],
+                                              directory: directory.path)
+        #expect(embedded.status == 0 && local.status == 0, "\(embedded.stderr)\(local.stderr)")
+        #expect(local.stdout.contains(#""queue":"sqlite .taskshim/queue.db""#) && local.stdout.contains(#""jobs":1"#), "\(local.stdout)")
+        #expect(FileManager.default.fileExists(atPath: directory.file(".taskshim/queue.db")))
         let redisDown = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", "redis://:\(Canary.value)@127.0.0.1:\(closedPort())/0", "--burst"],
                                                   environment: ["TASKSHIM_RETRY_BUDGET": "0", "TASKSHIM_LOG_FORMAT": "json"])
         #expect(redisDown.status == 75, "\(redisDown.stdout)\(redisDown.stderr)")
         #expect((redisDown.stdout + redisDown.stderr).contains("Cannot connect to Redis"))
-        let sqlite = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", "sqlite:///tmp/q.db", "--burst"])
-        #expect(sqlite.status == 78)
+        let unknown = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", "amqp://broker/", "--burst"])
+        #expect(unknown.status == 78 && unknown.stderr.contains("not a queue backend"), "\(unknown.stderr)")
         let badAge = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "purge", "--queue", "redis://127.0.0.1/0", "--older-than", "soon"])
         #expect(badAge.status == 64 && badAge.stderr.contains("--older-than takes an age"))
     }

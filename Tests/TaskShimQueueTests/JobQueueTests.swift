@@ -134,9 +134,9 @@ struct JobQueueTests {
     @Test(arguments: QueueBackend.allCases) func aDelayedJobWaitsItsTurn(backend: QueueBackend) async throws {
         let jobs = try await backend.open()
         let q = name("delay")
-        _ = try await jobs.enqueue(NewJob(queue: q, type: "echo", delaySeconds: 1))
+        _ = try await jobs.enqueue(NewJob(queue: q, type: "echo", delaySeconds: 2))
         #expect(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).isEmpty)
-        try await Task.sleep(for: .milliseconds(1200))
+        try await Task.sleep(for: .milliseconds(2300))
         #expect(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).count == 1)
     }
 

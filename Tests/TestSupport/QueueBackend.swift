@@ -4,7 +4,10 @@ import TaskShimQueue
 
 /// The queue backends a behaviour is checked on, against the local servers of scripts/test.
 public enum QueueBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case postgres, redis
+    case postgres, redis, sqlite
+
+    /// The SQLite file this test process's queue tests share (each test uses queue names of its own).
+    static let sqliteFile = NSTemporaryDirectory() + "taskshim-test-queue-\(getpid()).db"
 
     public var testDescription: String { rawValue }
 
@@ -13,6 +16,7 @@ public enum QueueBackend: String, CaseIterable, CustomTestStringConvertible, Sen
         switch self {
         case .postgres: try TestServers.postgresURL()
         case .redis: try TestServers.redisURL()
+        case .sqlite: "sqlite:" + Self.sqliteFile
         }
     }
 
@@ -20,8 +24,9 @@ public enum QueueBackend: String, CaseIterable, CustomTestStringConvertible, Sen
     public func open(url other: String? = nil) async throws -> any JobQueue {
         let address = try other ?? url()
         let queue: any JobQueue = switch self {
-        case .postgres: PostgresJobQueue(url: address)
+        case .postgres: SQLJobQueue.postgres(url: address)
         case .redis: try RedisJobQueue(url: address)
+        case .sqlite: SQLJobQueue.sqlite(path: String(address.dropFirst("sqlite:".count)))
         }
         try await queue.migrate()
         return queue
