@@ -11,3 +11,33 @@ TASKSHIM_LAZY(crypto, unsigned char *, HMAC,
               (const EVP_MD *evp_md, const void *key, int key_len, const unsigned char *d, size_t n, unsigned char *md,
                unsigned int *md_len),
               (evp_md, key, key_len, d, n, md, md_len))
+
+TASKSHIM_LAZY(crypto, unsigned long, ERR_get_error, (void), ())
+TASKSHIM_LAZY_VOID(crypto, ERR_clear_error, (void), ())
+TASKSHIM_LAZY_VOID(crypto, ERR_error_string_n, (unsigned long e, char *buf, size_t len), (e, buf, len))
+TASKSHIM_LAZY(crypto, const char *, X509_verify_cert_error_string, (long n), (n))
+TASKSHIM_LAZY(crypto, int, X509_VERIFY_PARAM_set1_ip_asc, (X509_VERIFY_PARAM *param, const char *ipasc), (param, ipasc))
+
+static taskshim_library libssl = TASKSHIM_LIBRARY("libssl.so.3", "libssl.so");
+
+const char *taskshim_ssl_load_error(void) { return taskshim_library_load_error(&libssl); }
+
+TASKSHIM_LAZY(libssl, const SSL_METHOD *, TLS_client_method, (void), ())
+TASKSHIM_LAZY(libssl, SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *method), (method))
+TASKSHIM_LAZY_VOID(libssl, SSL_CTX_free, (SSL_CTX *ctx), (ctx))
+TASKSHIM_LAZY(libssl, long, SSL_CTX_ctrl, (SSL_CTX *ctx, int cmd, long larg, void *parg), (ctx, cmd, larg, parg))
+TASKSHIM_LAZY(libssl, int, SSL_CTX_set_default_verify_paths, (SSL_CTX *ctx), (ctx))
+TASKSHIM_LAZY(libssl, int, SSL_CTX_load_verify_locations, (SSL_CTX *ctx, const char *file, const char *path), (ctx, file, path))
+TASKSHIM_LAZY_VOID(libssl, SSL_CTX_set_verify, (SSL_CTX *ctx, int mode, SSL_verify_cb callback), (ctx, mode, callback))
+TASKSHIM_LAZY(libssl, SSL *, SSL_new, (SSL_CTX *ctx), (ctx))
+TASKSHIM_LAZY_VOID(libssl, SSL_free, (SSL *s), (s))
+TASKSHIM_LAZY(libssl, int, SSL_set_fd, (SSL *s, int fd), (s, fd))
+TASKSHIM_LAZY(libssl, long, SSL_ctrl, (SSL *s, int cmd, long larg, void *parg), (s, cmd, larg, parg))
+TASKSHIM_LAZY(libssl, int, SSL_set1_host, (SSL *s, const char *hostname), (s, hostname))
+TASKSHIM_LAZY(libssl, int, SSL_connect, (SSL *s), (s))
+TASKSHIM_LAZY(libssl, int, SSL_read, (SSL *s, void *buf, int num), (s, buf, num))
+TASKSHIM_LAZY(libssl, int, SSL_write, (SSL *s, const void *buf, int num), (s, buf, num))
+TASKSHIM_LAZY(libssl, int, SSL_shutdown, (SSL *s), (s))
+TASKSHIM_LAZY(libssl, int, SSL_get_error, (const SSL *s, int ret), (s, ret))
+TASKSHIM_LAZY(libssl, long, SSL_get_verify_result, (const SSL *s), (s))
+TASKSHIM_LAZY(libssl, X509_VERIFY_PARAM *, SSL_get0_param, (SSL *ssl), (ssl))

@@ -244,7 +244,7 @@ enum QueueURL {
         case "postgres", "postgresql":
             return SQLJobQueue.postgres(url: url)
         case "redis", "rediss":
-            return try RedisJobQueue(url: url)
+            return try RedisJobQueue(url: url, caFile: environment["TASKSHIM_CA_FILE"])
         case "sqlite", "file":
             guard let path = SQLDatabases.sqlitePath(url) else {
                 throw .configuration("The queue URL \(url) names no file.", hint: "Use sqlite:/path/to/queue.db.")

@@ -9,7 +9,7 @@ import TaskShimCore
 /// a client needs it, so a run pays only for what it uses (libcurl and libpq each bring some thirty
 /// libraries and about 5 ms of loading), and a host without, say, libpq still runs everything else.
 enum NativeLibrary: CaseIterable {
-    case curl, postgres, sqlite, crypto, hiredis
+    case curl, postgres, sqlite, crypto, ssl, hiredis
 
     /// Why the library cannot be loaded, or nil once it is.
     var loadError: String? {
@@ -18,6 +18,7 @@ enum NativeLibrary: CaseIterable {
         case .postgres: taskshim_pq_load_error()
         case .sqlite: taskshim_sqlite_load_error()
         case .crypto: taskshim_crypto_load_error()
+        case .ssl: taskshim_ssl_load_error()
         case .hiredis: taskshim_hiredis_load_error()
         }
         return error.map { String(cString: $0) }
@@ -29,7 +30,7 @@ enum NativeLibrary: CaseIterable {
         case .curl: ("libcurl4", "libcurl")
         case .postgres: ("libpq5", "libpq")
         case .sqlite: ("libsqlite3-0", "sqlite-libs")
-        case .crypto: ("libssl3", "openssl-libs")
+        case .crypto, .ssl: ("libssl3", "openssl-libs")
         case .hiredis: ("libhiredis0.14", "hiredis")
         }
     }

@@ -6,7 +6,8 @@ import TaskShimCore
 import Glibc
 #endif
 
-/// A connection to Redis over our own socket, with hiredis's command formatter and reply reader.
+/// A connection to Redis over our own socket (TLS through OpenSSL for `rediss://`: Debian's hiredis
+/// 0.14 has none), with hiredis's command formatter and reply reader.
 /// Commands run one at a time on the connection's own thread; each is bounded by the connection's
 /// timeout and the run's deadline, and cancelling the calling task shuts the socket down. A
 /// connection that failed mid-command is closed and opened again by the next command (the failed
@@ -30,6 +31,8 @@ public final class RedisConnection: @unchecked Sendable {
 
     public let address: Address
     public let timeout: Duration
+    /// The CA bundle trusted for `rediss://` instead of the system's.
+    public let caFile: String?
     private let queue = BlockingQueue(label: "taskshim.redis")
     /// The open socket (-1 when closed) and the command using it (0: none), under one lock: a
     /// cancelled caller shuts the socket down only while its own command runs on it, and the socket
@@ -42,11 +45,13 @@ public final class RedisConnection: @unchecked Sendable {
     private let line = Mutex(Line())
     // Touched only on `queue`'s thread.
     private var reader: UnsafeMutablePointer<redisReader>?
+    private var tls: TLSSession?
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
 
-    private init(address: Address, timeout: Duration) {
+    private init(address: Address, timeout: Duration, caFile: String?) {
         self.address = address
         self.timeout = timeout
+        self.caFile = caFile
     }
 
     deinit {
@@ -57,15 +62,12 @@ public final class RedisConnection: @unchecked Sendable {
         if let reader { redisReaderFree(reader) }
     }
 
-    /// Connects (and authenticates, and selects the database) to `redis://[user:password@]host[:port][/db]`.
-    public static func connect(url: String, timeout: Duration = .seconds(10)) async throws -> RedisConnection {
+    /// Connects (and authenticates, and selects the database) to `redis://[user:password@]host[:port][/db]`,
+    /// or over TLS to `rediss://...`, the server's certificate verified against the system's CAs or `caFile`.
+    public static func connect(url: String, timeout: Duration = .seconds(10), caFile: String? = nil) async throws -> RedisConnection {
         let address = try parse(url: url)
         try NativeLibrary.hiredis.require(for: "Redis (\(address.display))")
-        guard !address.tls else {
-            throw TaskShimError.configuration("REDIS_URL uses rediss:// (TLS), which this build cannot speak yet.",
-                                              hint: "Use redis:// on a trusted network until TLS support lands with the queue workers.")
-        }
-        let connection = RedisConnection(address: address, timeout: timeout)
+        let connection = RedisConnection(address: address, timeout: timeout, caFile: caFile)
         let bounded = try Deadline.bound(timeout, for: "connecting to Redis (\(address.display))")
         try await connection.queue.run { try connection.open(timeout: bounded) }
         return connection
@@ -126,6 +128,14 @@ public final class RedisConnection: @unchecked Sendable {
         disconnect()
         let descriptor = try TCPSocket.connect(host: address.host, port: address.port, timeout: timeout, display: "Redis at \(address.display)")
         line.withLock { $0.socket = descriptor }
+        if address.tls {
+            do {
+                tls = try TLSSession(socket: descriptor, host: address.host, caFile: caFile, peer: "Redis at \(address.display)")
+            } catch {
+                disconnect()
+                throw error
+            }
+        }
         reader = redisReaderCreate()
         guard reader != nil else {
             disconnect()
@@ -145,6 +155,8 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func disconnect() {
+        tls?.close()
+        tls = nil
         line.withLock { line in
             if line.socket >= 0 { Glibc.close(line.socket) }
             line.socket = -1
@@ -158,7 +170,7 @@ public final class RedisConnection: @unchecked Sendable {
         guard descriptor >= 0, let reader else { throw TaskShimError.temporary("The connection to Redis at \(address.display) is closed.") }
         TCPSocket.setTimeouts(descriptor, timeout)
         let name = arguments.first.map { String(decoding: $0, as: UTF8.self).uppercased() } ?? "?"
-        let sent = try format(arguments) { TCPSocket.writeAll(descriptor, $0) }
+        let sent = try format(arguments) { tls?.writeAll($0) ?? TCPSocket.writeAll(descriptor, $0) }
         guard sent else { throw lost(while: "sending \(name)") }
         while true {
             var reply: UnsafeMutableRawPointer?
@@ -171,7 +183,7 @@ public final class RedisConnection: @unchecked Sendable {
                 defer { freeReplyObject(reply) }
                 return try convert(reply.assumingMemoryBound(to: redisReply.self))
             }
-            let received = TCPSocket.read(descriptor, into: &buffer)
+            let received = tls?.read(into: &buffer) ?? TCPSocket.read(descriptor, into: &buffer)
             if received <= 0 { throw lost(while: "waiting for the reply to \(name)") }
             let fed = buffer.withUnsafeBytes { redisReaderFeed(reader, $0.baseAddress!.assumingMemoryBound(to: CChar.self), received) }
             guard fed == REDIS_OK else {

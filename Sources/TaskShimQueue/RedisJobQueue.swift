@@ -20,10 +20,12 @@ public final class RedisJobQueue: JobQueue {
     /// Script name to SHA1 as Redis reported on SCRIPT LOAD.
     private let loaded = Mutex<[String: String]>([:])
 
-    public init(url: String) throws(TaskShimError) {
+    /// `redis://` or `rediss://` (TLS, the server verified against the system's CAs or `caFile`).
+    public init(url: String, caFile: String? = nil) throws(TaskShimError) {
         self.url = url
-        displayName = "redis " + (try RedisConnection.parse(url: url)).display
-        pool = ConnectionPool { try await RedisConnection.connect(url: url) }
+        let address = try RedisConnection.parse(url: url)
+        displayName = (address.tls ? "rediss " : "redis ") + address.display
+        pool = ConnectionPool { try await RedisConnection.connect(url: url, caFile: caFile) }
     }
 
     private static let scripts: [String: String] = [

@@ -151,6 +151,20 @@ extension ProcessDrivingTests {
         #expect(bad.status == 78 && bad.stderr.contains("TASKSHIM_QUEUE_KEEP_FAILED"), "\(bad.stderr)")
     }
 
+    @Test func aWorkerTakesJobsFromRedisOverTLS() async throws {
+        let certificate = try SelfSignedCertificate()
+        let server = try await PrivateRedisServer(tls: certificate)
+        let url = server.tlsURL(host: "localhost")
+        let trusted = ["TASKSHIM_CA_FILE": certificate.certificate, "TASKSHIM_LOG_FORMAT": "json"]
+        let added = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--payload-lines", "-"],
+                                              environment: trusted, input: Data("{\"n\":1}\n{\"n\":2}\n".utf8))
+        #expect(added.status == 0, "\(added.stderr)")
+        let worker = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--burst"], environment: trusted)
+        #expect(worker.status == 0 && worker.stdout.contains(#""queue":"rediss localhost:"#) && worker.stdout.contains(#""jobs":2"#), "\(worker.stdout)")
+        let untrusted = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats", "--queue", url])
+        #expect(untrusted.status == 78 && untrusted.stderr.contains("is not trusted"), "\(untrusted.stderr)")
+    }
+
     @Test func badInputAndAnUnreachableQueueAreClearErrors() async throws {
         let url = try TestServers.postgresURL()
         let notJSON = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--payload", "[1,2"])

@@ -8,19 +8,34 @@ import Glibc
 /// (an append-only file fsynced every write), so a restart keeps the data as a managed Redis would.
 public final class PrivateRedisServer: @unchecked Sendable {
     public let port: Int
+    /// The TLS port, when started with a certificate.
+    public let tlsPort: Int?
     private let directory: TemporaryDirectory
     private let extraArguments: [String]
     private var process: Process?
 
-    /// Starts the server; `arguments` are added to its command line (e.g. TLS settings).
-    public init(arguments: [String] = [], port: Int = closedPort()) async throws {
+    /// Starts the server; `arguments` are added to its command line. With `tls`, it also serves
+    /// TLS with that certificate on ``tlsPort`` (clients are not asked for one).
+    public init(arguments: [String] = [], port: Int = closedPort(), tls: SelfSignedCertificate? = nil) async throws {
         self.port = port
         directory = try TemporaryDirectory()
+        var arguments = arguments
+        if let tls {
+            let tlsPort = closedPort()
+            self.tlsPort = tlsPort
+            arguments += ["--tls-port", String(tlsPort), "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
+                          "--tls-ca-cert-file", tls.certificate, "--tls-auth-clients", "no"]
+        } else {
+            tlsPort = nil
+        }
         extraArguments = arguments
         try await start()
     }
 
     public var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    /// `rediss://` to the TLS port at `host` (127.0.0.1 or localhost: the certificate names both).
+    public func tlsURL(host: String = "127.0.0.1") -> String { "rediss://\(host):\(tlsPort ?? 0)/0" }
 
     /// Starts it (again) and waits until it answers PING.
     public func start() async throws {

@@ -280,10 +280,11 @@ public final class SelfSignedCertificate: @unchecked Sendable {
     public var certificate: String { directory.file("cert.pem") }
     public var key: String { directory.file("key.pem") }
 
-    public init() throws {
+    /// For `names` (subjectAltName entries), by default 127.0.0.1 and localhost.
+    public init(names: [String] = ["IP:127.0.0.1", "DNS:localhost"]) throws {
         directory = try TemporaryDirectory()
         let result = try runProcess("/usr/bin/env", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                                                      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                                                      "-subj", "/CN=localhost", "-addext", "subjectAltName=" + names.joined(separator: ","),
                                                       "-keyout", directory.file("key.pem"), "-out", directory.file("cert.pem")])
         guard result.status == 0 else {
             throw MissingServer(description: "openssl could not make a test certificate: \(result.stderr)")
