@@ -74,6 +74,7 @@ struct LambdaCommand: AsyncParsableCommand {
         let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput,
                             dependencies: dependencies, audit: audit ?? NoAudit())
         var loop = LambdaLoop(api: api, runner: runner, logger: logger, streaming: streaming)
+        loop.registry = runtime.registry
         // Lambda may freeze the process once it asks for the next event: the audit trail is delivered or
         // on disk before that.
         if let audit { loop.beforeNext = { await audit.flush() } }

@@ -16,6 +16,11 @@ public enum LambdaEvent: Sendable {
         public var body: Data
         /// `ApproximateReceiveCount`: 1 on the first delivery.
         public var receiveCount: Int
+        /// The message attribute `job_type` (a String attribute): the handler to run, as a queue
+        /// worker's job type names it; nil runs the function's own handler.
+        public var jobType: String?
+        /// The queue's name, the last part of `eventSourceARN`.
+        public var queueName: String?
     }
 
     private static let shapeKeys = [Array("\"detail-type\"".utf8), Array("\"Records\"".utf8)]
@@ -33,7 +38,9 @@ public enum LambdaEvent: Sendable {
             return .sqs(records.map { record in
                 SQSRecord(messageID: record["messageId"]?.string ?? "",
                           body: Data((record["body"]?.string ?? "").utf8),
-                          receiveCount: Int(record["attributes"]?["ApproximateReceiveCount"]?.string ?? "") ?? 1)
+                          receiveCount: Int(record["attributes"]?["ApproximateReceiveCount"]?.string ?? "") ?? 1,
+                          jobType: record["messageAttributes"]?["job_type"]?["stringValue"]?.string,
+                          queueName: record["eventSourceARN"]?.string?.split(separator: ":").last.map(String.init))
             })
         }
         return .direct

@@ -18,6 +18,9 @@ public struct LambdaLoop: Sendable {
     /// Runs before each request for the next event, after the previous one was answered (the audit
     /// trail's flush), while the process is still sure to be running.
     public var beforeNext: @Sendable () async -> Void = {}
+    /// Where an SQS message's `job_type` attribute finds its handler, as `runtime worker` finds a
+    /// job's; nil: every message runs the function's handler.
+    public var registry: HandlerRegistry?
 
     public init(api: RuntimeAPIClient, runner: Runner, logger: Logger, streaming: Bool = false) {
         self.api = api
@@ -90,7 +93,22 @@ public struct LambdaLoop: Sendable {
                 one.payload = record.body
                 one.attempt = record.receiveCount
                 one.idempotencyKey = record.messageID
-                if await runner.run(handler, one).error != nil { failures.append(record.messageID) }
+                one.attributes["job_id"] = record.messageID
+                one.attributes["job_queue"] = record.queueName
+                var recordHandler = handler
+                if let type = record.jobType {
+                    one.attributes["job_type"] = type
+                    do {
+                        recordHandler = try (registry ?? HandlerRegistry()).resolve(type)
+                    } catch {
+                        // Reported as failed: SQS delivers it again until maxReceiveCount sends it to the dead-letter queue.
+                        logger.error("SQS message of an unknown job type", metadata: ["message_id": .string(record.messageID),
+                                                                                      "job_type": .string(type), "error": .string(error.description)])
+                        failures.append(record.messageID)
+                        continue
+                    }
+                }
+                if await runner.run(recordHandler, one).error != nil { failures.append(record.messageID) }
             }
             // Only the failed messages return to the queue (needs ReportBatchItemFailures on the mapping).
             let items = failures.map { "{\"itemIdentifier\":\(JSONLine.quoted($0))}" }.joined(separator: ",")

@@ -107,17 +107,21 @@ extension ProcessDrivingTests {
         let runtime = try BackgroundRuntime(environment: ["AWS_LAMBDA_RUNTIME_API": emulator.runtimeAPI, "_HANDLER": "window.sql",
                                                           "LAMBDA_TASK_ROOT": root.path, "TELEMETRY_URL": receiver.url,
                                                           "TASKSHIM_DATA_DIR": root.file("data")])
-        func record(_ id: String, _ body: String) -> String {
-            #"{"messageId":"\#(id)","receiptHandle":"r","body":\#(JSONSerialization.quoted(body)),"attributes":{"ApproximateReceiveCount":"1"},"messageAttributes":{},"md5OfBody":"x","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:123456789012:jobs","awsRegion":"us-east-1"}"#
+        func record(_ id: String, _ body: String, jobType: String? = nil) -> String {
+            let attributes = jobType.map { #"{"job_type":{"stringValue":"\#($0)","dataType":"String"}}"# } ?? "{}"
+            return #"{"messageId":"\#(id)","receiptHandle":"r","body":\#(JSONSerialization.quoted(body)),"attributes":{"ApproximateReceiveCount":"1"},"messageAttributes":\#(attributes),"md5OfBody":"x","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:123456789012:jobs","awsRegion":"us-east-1"}"#
         }
-        let batch = #"{"Records":[\#(record("m1", #"{"stream_name":"a"}"#)),\#(record("m2", #"{"start":"never","end":"later"}"#)),\#(record("m3", "{}"))]}"#
+        // m4 and m5 carry a job type, as a queue worker's jobs do: the handler it names runs instead of _HANDLER.
+        let batch = #"{"Records":[\#(record("m1", #"{"stream_name":"a"}"#)),\#(record("m2", #"{"start":"never","end":"later"}"#)),\#(record("m3", "{}")),\#(record("m4", #"{"x":1}"#, jobType: "echo")),\#(record("m5", "{}", jobType: "no-such-handler"))]}"#
         let response = try await invoke(emulator, batch)
         #expect(response.status == 200, "\(runtime.stdout)")
         let failures = try #require(object(response.body)?["batchItemFailures"] as? [[String: String]])
-        #expect(failures == [["itemIdentifier": "m2"]])
+        #expect(failures == [["itemIdentifier": "m2"], ["itemIdentifier": "m5"]])
         #expect(receiver.requests.count == 2)
         let summaries = runtime.stdout.split(separator: "\n").filter { $0.contains("run f") }
-        #expect(summaries.count == 3)
+        #expect(summaries.count == 4)
+        #expect(summaries.filter { $0.contains("handler=echo") }.count == 1, "the job type chose the handler: \(summaries)")
+        #expect(runtime.stdout.contains("SQS message of an unknown job type"))
     }
 
     @Test func anUnknownHandlerIsAnInitError() async throws {
