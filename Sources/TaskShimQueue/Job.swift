@@ -43,21 +43,34 @@ public struct NewJob: Sendable {
     public var delaySeconds: Int
     public var maxAttempts: Int
     public var retryDelaySeconds: Int
+    /// How the retry delay grows with the attempt.
+    public var backoff: JobBackoff
     public var priority: Int
     /// While a job with this key is queued or running in the same queue, enqueueing another is a no-op.
     public var uniqueKey: String?
 
     public init(queue: String = "default", type: String, payload: Data = Data("{}".utf8), delaySeconds: Int = 0,
-                maxAttempts: Int = 5, retryDelaySeconds: Int = 30, priority: Int = 0, uniqueKey: String? = nil) {
+                maxAttempts: Int = 5, retryDelaySeconds: Int = 30, backoff: JobBackoff = .linear, priority: Int = 0, uniqueKey: String? = nil) {
         self.queue = queue
         self.type = type
         self.payload = payload
         self.delaySeconds = delaySeconds
         self.maxAttempts = maxAttempts
         self.retryDelaySeconds = retryDelaySeconds
+        self.backoff = backoff
         self.priority = priority
         self.uniqueKey = uniqueKey
     }
+}
+
+/// How long a failed job waits before its next try, from its retry delay `d` and the attempt `n`
+/// that failed.
+public enum JobBackoff: String, Sendable, CaseIterable {
+    /// `d × n`: the Ragonometrics workers' rule.
+    case linear
+    /// `d × 2^(n-1)`, at most a day, times a random 50-100 % (jitter, so jobs that failed together
+    /// do not come back together).
+    case exponential
 }
 
 /// What became of a job whose try failed.

@@ -2,7 +2,7 @@
 /// it atomically and no other client sees a job half-moved between its sets.
 ///
 /// Keys (`taskshim:` prefix): `ids` (the id counter), `queues` (a set of queue names), `job:<id>` (a
-/// hash: queue, type, payload, status, attempt, max, delay, priority, unique, worker, result,
+/// hash: queue, type, payload, status, attempt, max, delay, backoff, priority, unique, worker, result,
 /// error, created, available, started, finished; times in ms since the epoch), and per queue
 /// `queue:<name>:` + `ready` (zset, priority first then the oldest id), `delayed` (zset by the time it
 /// becomes available), `running` (zset by lease expiry), `completed` and `failed` (zsets by finish
@@ -40,11 +40,11 @@ extension RedisJobQueue {
         """
 
     /// ARGV: per job queue, type, payload, max attempts, retry delay (s), priority, unique key ('' for
-    /// none), delay (ms). Per job its new id, or 0 when its unique key is held by a waiting or running job.
+    /// none), delay (ms), backoff. Per job its new id, or 0 when its unique key is held by a waiting or running job.
     static let enqueue = prelude + """
         local now = now_ms()
         local ids = {}
-        for i = 1, #ARGV, 8 do
+        for i = 1, #ARGV, 9 do
           local q, ukey = ARGV[i], ARGV[i + 6]
           local held = false
           if ukey ~= '' then
@@ -60,7 +60,8 @@ extension RedisJobQueue {
             local id = redis.call('INCR', P .. 'ids')
             local available = now + tonumber(ARGV[i + 7])
             redis.call('HSET', jk(id), 'queue', q, 'type', ARGV[i + 1], 'payload', ARGV[i + 2], 'status', 'queued', 'attempt', 0,
-                       'max', ARGV[i + 3], 'delay', ARGV[i + 4], 'priority', ARGV[i + 5], 'created', now, 'available', available)
+                       'max', ARGV[i + 3], 'delay', ARGV[i + 4], 'priority', ARGV[i + 5], 'created', now, 'available', available,
+                       'backoff', ARGV[i + 8])
             if ukey ~= '' then
               redis.call('HSET', jk(id), 'unique', ukey)
               redis.call('HSET', qk(q, 'unique'), ukey, id)
@@ -155,14 +156,19 @@ extension RedisJobQueue {
     static let fail = prelude + """
         local id = ARGV[1]
         local key = jk(id)
-        local f = redis.call('HMGET', key, 'status', 'worker', 'attempt', 'queue', 'max', 'delay')
+        local f = redis.call('HMGET', key, 'status', 'worker', 'attempt', 'queue', 'max', 'delay', 'backoff')
         if not (f[1] == 'running' and f[2] == ARGV[2] and f[3] == ARGV[3]) then return 'ignored' end
         local now, q = now_ms(), f[4]
         redis.call('ZREM', qk(q, 'running'), id)
         count(q, 'running', -1)
         redis.call('HDEL', key, 'worker')
         if ARGV[5] == '1' and tonumber(f[3]) < tonumber(f[5]) then
-          local available = now + math.floor(tonumber(f[6]) * 1000 * tonumber(f[3]))
+          local seconds = tonumber(f[6]) * tonumber(f[3])
+          if f[7] == 'exponential' then
+            local t = redis.call('TIME')
+            seconds = math.min(86400, tonumber(f[6]) * 2 ^ (tonumber(f[3]) - 1)) * (0.5 + (tonumber(t[2]) % 1000) / 2000)
+          end
+          local available = now + math.floor(seconds * 1000)
           redis.call('HSET', key, 'status', 'retry', 'error', ARGV[4], 'available', available)
           redis.call('ZADD', qk(q, 'delayed'), available, id)
           count(q, 'retry', 1)

@@ -75,13 +75,14 @@ public final class RedisJobQueue: JobQueue {
     public func enqueue(_ jobs: [NewJob]) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
         var arguments: [String] = []
-        arguments.reserveCapacity(jobs.count * 8)
+        arguments.reserveCapacity(jobs.count * 9)
         for job in jobs {
             guard (-2000...2000).contains(job.priority) else {
                 throw TaskShimError.usage("A Redis queue takes priorities from -2000 to 2000, not \(job.priority).")
             }
             arguments += [job.queue, job.type, String(decoding: job.payload, as: UTF8.self), String(job.maxAttempts),
-                          String(job.retryDelaySeconds), String(job.priority), job.uniqueKey ?? "", String(Int64(job.delaySeconds) * 1000)]
+                          String(job.retryDelaySeconds), String(job.priority), job.uniqueKey ?? "", String(Int64(job.delaySeconds) * 1000),
+                          job.backoff.rawValue]
         }
         return try await run("enqueue", arguments).array?.compactMap { $0.integer }.filter { $0 > 0 } ?? []
     }

@@ -26,6 +26,7 @@ extension SQLJobQueue.Dialect {
             attempt_count integer NOT NULL DEFAULT 0,
             max_attempts integer NOT NULL DEFAULT 5,
             retry_delay_seconds integer NOT NULL DEFAULT 30,
+            retry_backoff text NOT NULL DEFAULT 'linear' CHECK (retry_backoff IN ('linear', 'exponential')),
             priority integer NOT NULL DEFAULT 0,
             unique_key text,
             available_at timestamptz NOT NULL DEFAULT now(),
@@ -37,6 +38,8 @@ extension SQLJobQueue.Dialect {
             finished_at timestamptz
         )
         """,
+        // Tables made before the column existed.
+        "ALTER TABLE taskshim_jobs ADD COLUMN IF NOT EXISTS retry_backoff text NOT NULL DEFAULT 'linear'",
         """
         CREATE INDEX IF NOT EXISTS taskshim_jobs_ready
             ON taskshim_jobs (queue_name, priority DESC, available_at, job_id) WHERE status IN ('queued', 'retry')
@@ -71,10 +74,10 @@ extension SQLJobQueue.Dialect {
             _ = try await database.all("SELECT pg_advisory_unlock(:key)", parameters: key)
         },
         enqueue: """
-            INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, priority,
-                                       unique_key, available_at)
-            SELECT e->>'q', e->>'t', e->'p', (e->>'m')::integer, (e->>'r')::integer, (e->>'pr')::integer, e->>'u',
-                   now() + make_interval(secs => (e->>'d')::float8)
+            INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, retry_backoff,
+                                       priority, unique_key, available_at)
+            SELECT e->>'q', e->>'t', e->'p', (e->>'m')::integer, (e->>'r')::integer, coalesce(e->>'b', 'linear'),
+                   (e->>'pr')::integer, e->>'u', now() + make_interval(secs => (e->>'d')::float8)
             FROM jsonb_array_elements(:batch::jsonb) WITH ORDINALITY AS x(e, n)
             ORDER BY n
             ON CONFLICT DO NOTHING
@@ -103,7 +106,9 @@ extension SQLJobQueue.Dialect {
         fail: """
             UPDATE taskshim_jobs SET
                 status = CASE WHEN :retryable AND attempt_count < max_attempts THEN 'retry' ELSE 'failed' END,
-                available_at = now() + make_interval(secs => retry_delay_seconds::float8 * attempt_count),
+                available_at = now() + make_interval(secs => CASE WHEN retry_backoff = 'exponential'
+                    THEN least(86400, retry_delay_seconds::float8 * power(2, attempt_count - 1)) * (0.5 + random() / 2)
+                    ELSE retry_delay_seconds::float8 * attempt_count END),
                 error_text = :error, lease_expires_at = NULL, worker_id = NULL,
                 finished_at = CASE WHEN :retryable AND attempt_count < max_attempts THEN NULL ELSE now() END
             WHERE job_id = :id AND worker_id = :worker AND status = 'running' AND attempt_count = :attempt

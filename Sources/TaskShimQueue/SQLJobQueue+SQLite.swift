@@ -33,6 +33,7 @@ extension SQLJobQueue.Dialect {
             attempt_count INTEGER NOT NULL DEFAULT 0,
             max_attempts INTEGER NOT NULL DEFAULT 5,
             retry_delay_seconds REAL NOT NULL DEFAULT 30,
+            retry_backoff TEXT NOT NULL DEFAULT 'linear' CHECK (retry_backoff IN ('linear', 'exponential')),
             priority INTEGER NOT NULL DEFAULT 0,
             unique_key TEXT,
             available_at REAL NOT NULL,
@@ -58,10 +59,10 @@ extension SQLJobQueue.Dialect {
         },
         // The WHERE keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
         enqueue: """
-            INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, priority,
-                                       unique_key, available_at, created_at)
-            SELECT value ->> '$.q', value ->> '$.t', value -> '$.p', value ->> '$.m', value ->> '$.r', value ->> '$.pr',
-                   value ->> '$.u', :now + (value ->> '$.d'), :now
+            INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, retry_backoff,
+                                       priority, unique_key, available_at, created_at)
+            SELECT value ->> '$.q', value ->> '$.t', value -> '$.p', value ->> '$.m', value ->> '$.r',
+                   coalesce(value ->> '$.b', 'linear'), value ->> '$.pr', value ->> '$.u', :now + (value ->> '$.d'), :now
             FROM json_each(:batch) WHERE true ORDER BY key
             ON CONFLICT DO NOTHING
             RETURNING job_id
@@ -88,7 +89,9 @@ extension SQLJobQueue.Dialect {
         fail: """
             UPDATE taskshim_jobs SET
                 status = CASE WHEN :retryable AND attempt_count < max_attempts THEN 'retry' ELSE 'failed' END,
-                available_at = :now + retry_delay_seconds * attempt_count,
+                available_at = :now + CASE WHEN retry_backoff = 'exponential'
+                    THEN min(86400.0, retry_delay_seconds * (1 << min(attempt_count - 1, 30))) * (0.5 + (abs(random()) % 1000000) / 2000000.0)
+                    ELSE retry_delay_seconds * attempt_count END,
                 error_text = :error, lease_expires_at = NULL, worker_id = NULL,
                 finished_at = CASE WHEN :retryable AND attempt_count < max_attempts THEN NULL ELSE :now END
             WHERE job_id = :id AND worker_id = :worker AND status = 'running' AND attempt_count = :attempt

@@ -135,7 +135,7 @@ public final class SQLJobQueue: JobQueue {
     // MARK: Rows
 
     /// New jobs as one JSON array: `q` queue, `t` type, `p` payload (as JSON), `m` max attempts,
-    /// `r` retry delay, `pr` priority, `u` unique key, `d` delay in seconds.
+    /// `r` retry delay, `b` backoff, `pr` priority, `u` unique key, `d` delay in seconds.
     static func batch(_ jobs: [NewJob]) -> String {
         var batch = "["
         for (index, job) in jobs.enumerated() {
@@ -146,6 +146,7 @@ public final class SQLJobQueue: JobQueue {
             row.add("p", rawJSON: String(decoding: job.payload, as: UTF8.self))
             row.add("m", job.maxAttempts)
             row.add("r", job.retryDelaySeconds)
+            row.add("b", job.backoff.rawValue)
             row.add("pr", job.priority)
             if let key = job.uniqueKey { row.add("u", key) }
             row.add("d", job.delaySeconds)

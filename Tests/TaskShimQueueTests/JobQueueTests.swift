@@ -192,4 +192,32 @@ struct JobQueueTests {
         #expect(next.id == id && next.attempt == 1)
         #expect(try await jobs.complete(job, worker: "stopping", result: Data("{}".utf8)) == false, "released: no longer the stopping worker's")
     }
+
+    @Test(arguments: QueueBackend.allCases) func retryDelaysGrowLinearlyOrDoubleWithJitter(backend: QueueBackend) async throws {
+        let jobs = try await backend.open()
+        let q = name("backoff")
+        /// The delay the queue gave the job after failing `job` (seconds from just before the failure).
+        func delay(after job: Job) async throws -> Double {
+            let before = Date()
+            #expect(try await jobs.fail(job, worker: "w", error: "temporary: down", retryable: true) == .retry)
+            let record = try #require(try await jobs.job(job.id))
+            return try #require(record.availableAt).timeIntervalSince(before)
+        }
+        let linear = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", retryDelaySeconds: 4)))
+        let first = try #require(try await jobs.claim(queues: [q], worker: "w", limit: 1, lease: .seconds(30)).first)
+        #expect(first.id == linear)
+        let linearDelay = try await delay(after: first)
+        #expect(linearDelay > 3.8 && linearDelay < 4.5, "4 s × attempt 1: \(linearDelay)")
+
+        let q2 = name("backoff-exp")
+        let exponential = try #require(try await jobs.enqueue(NewJob(queue: q2, type: "echo", retryDelaySeconds: 1, backoff: .exponential)))
+        let try1 = try #require(try await jobs.claim(queues: [q2], worker: "w", limit: 1, lease: .seconds(30)).first)
+        let firstDelay = try await delay(after: try1)
+        #expect(firstDelay > 0.4 && firstDelay < 1.2, "1 s × 2^0 × 50-100 %: \(firstDelay)")
+        try await Task.sleep(for: .seconds(firstDelay + 0.1))
+        let try2 = try #require(try await jobs.claim(queues: [q2], worker: "w", limit: 1, lease: .seconds(30)).first)
+        #expect(try2.id == exponential && try2.attempt == 2)
+        let secondDelay = try await delay(after: try2)
+        #expect(secondDelay > 0.9 && secondDelay < 2.2, "1 s × 2^1 × 50-100 %: \(secondDelay)")
+    }
 }
