@@ -80,6 +80,6 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["TaskShim", "TaskShimClients", "TaskShimQueue", "TestSupport", "runtime", "embedded-runtime"]),
         // `runtime` as an embedder builds it, with handlers that misbehave in ways built-in ones cannot.
         .executableTarget(name: "embedded-runtime", dependencies: ["TaskShim"], path: "Tests/EmbeddedRuntime"),
-        .target(name: "TestSupport", dependencies: ["TaskShimCore", "TaskShimQueue"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimQueue"], path: "Tests/TestSupport"),
     ]
 )

@@ -254,9 +254,12 @@ enum QueueURL {
             return SQLJobQueue.sqlite(path: (environment["TASKSHIM_DATA_DIR"] ?? ".taskshim") + "/queue.db")
         }
         let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+        if environment["TASKSHIM_QUEUE_TABLE"] != nil, scheme != "postgres", scheme != "postgresql" {
+            throw .configuration("TASKSHIM_QUEUE_TABLE applies to PostgreSQL queues, not \(scheme).", hint: "Unset it, or use a postgres:// queue URL.")
+        }
         switch scheme {
         case "postgres", "postgresql":
-            return SQLJobQueue.postgres(url: url)
+            return try SQLJobQueue.postgres(url: url, table: environment["TASKSHIM_QUEUE_TABLE"])
         case "redis", "rediss":
             return try RedisJobQueue(url: url, caFile: environment["TASKSHIM_CA_FILE"])
         case "sqlite", "file":

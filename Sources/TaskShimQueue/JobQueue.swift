@@ -3,7 +3,7 @@ import TaskShimCore
 
 /// A durable queue of jobs with at-least-once delivery: a claimed job is leased to one worker; the
 /// lease is renewed while the job runs (``heartbeat(_:worker:lease:)``) and a job whose lease ran out
-/// (its worker died) goes back to the queue (``rescue(queues:)``) with its attempt counted.
+/// (its worker died) goes back to the queue (``rescue(queues:lease:)``) with its attempt counted.
 public protocol JobQueue: Sendable {
     /// A description without credentials, for logs.
     var displayName: String { get }
@@ -26,8 +26,10 @@ public protocol JobQueue: Sendable {
     func release(_ job: Job, worker: String) async throws
     /// Extends the leases of the worker's running jobs.
     func heartbeat(_ jobs: [Int64], worker: String, lease: Duration) async throws
-    /// Returns jobs of `queues` whose lease ran out to the queue (or fails them when out of tries); how many.
-    func rescue(queues: [String]) async throws -> Int
+    /// Returns jobs of `queues` whose lease ran out to the queue (or fails them when out of tries); how
+    /// many. `lease` is how long a worker may go without renewing, for a table that keeps only when
+    /// the job was last renewed (the `workflow.async_jobs` compatibility mode).
+    func rescue(queues: [String], lease: Duration) async throws -> Int
     /// Counts per status.
     func stats(queue: String?) async throws -> QueueStats
 

@@ -129,7 +129,7 @@ public final class RedisJobQueue: JobQueue {
         _ = try await run("heartbeat", [worker, Self.milliseconds(lease)] + jobs.map(String.init))
     }
 
-    public func rescue(queues: [String]) async throws -> Int {
+    public func rescue(queues: [String], lease: Duration) async throws -> Int {
         Int(try await run("rescue", queues).integer ?? 0)
     }
 

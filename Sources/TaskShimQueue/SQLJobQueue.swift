@@ -24,7 +24,7 @@ public final class SQLJobQueue: JobQueue {
         var release: String
         /// `:ids` (a JSON array), `:worker`, `:lease`.
         var heartbeat: String
-        /// `:queues` (a JSON array) → job_id rows.
+        /// `:queues` (a JSON array), `:lease` (seconds) → job_id rows.
         var rescue: String
         /// `:queue` or null → status, count.
         var stats: String
@@ -39,6 +39,8 @@ public final class SQLJobQueue: JobQueue {
         var boolean: @Sendable (Bool) -> SQLValue
         /// Extra parameters every statement gets (SQLite's `:now`, from this host's clock).
         var common: @Sendable () -> [String: SQLValue]
+        /// A table of the Ragonometrics workers' shape: no priority, unique key nor backoff column.
+        var compatible = false
     }
 
     public let displayName: String
@@ -67,6 +69,11 @@ public final class SQLJobQueue: JobQueue {
 
     public func enqueue(_ jobs: [NewJob]) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
+        if dialect.compatible, let job = jobs.first(where: { $0.priority != 0 || $0.uniqueKey != nil || $0.backoff != .linear }) {
+            let option = job.uniqueKey != nil ? "--unique-key" : job.priority != 0 ? "--priority" : "--backoff exponential"
+            throw TaskShimError.usage("The table \(displayName) has no column for \(option) (the Ragonometrics workers' shape).",
+                                      hint: "Leave it out, or use the taskshim_jobs table (unset TASKSHIM_QUEUE_TABLE).")
+        }
         return Self.ids(try await rows(dialect.enqueue, ["batch": .text(Self.batch(jobs))])).sorted()
     }
 
@@ -101,8 +108,9 @@ public final class SQLJobQueue: JobQueue {
                                                "ids": .text("[" + jobs.map(String.init).joined(separator: ",") + "]")])
     }
 
-    public func rescue(queues: [String]) async throws -> Int {
-        try await rows(dialect.rescue, ["queues": .text(JSONValue.array(queues.map { .string($0) }).encoded)]).count
+    public func rescue(queues: [String], lease: Duration) async throws -> Int {
+        try await rows(dialect.rescue, ["queues": .text(JSONValue.array(queues.map { .string($0) }).encoded),
+                                        "lease": .double(lease.seconds)]).count
     }
 
     public func stats(queue: String?) async throws -> QueueStats {

@@ -193,7 +193,7 @@ public struct Worker: Sendable {
                 await prune()
             }
             if sinceRescue == .zero {
-                if let rescued = try? await queue.rescue(queues: configuration.queues), rescued > 0 {
+                if let rescued = try? await queue.rescue(queues: configuration.queues, lease: configuration.lease), rescued > 0 {
                     logger.warning("jobs of a dead worker returned to the queue", metadata: ["jobs": .stringConvertible(rescued)])
                 }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import TaskShimClients
 @testable import TaskShim
 
 extension ProcessDrivingTests {
@@ -149,6 +150,29 @@ extension ProcessDrivingTests {
         let bad = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", q, "--burst"],
                                             environment: ["TASKSHIM_QUEUE_KEEP_FAILED": "a while"])
         #expect(bad.status == 78 && bad.stderr.contains("TASKSHIM_QUEUE_KEEP_FAILED"), "\(bad.stderr)")
+    }
+
+    @Test func aWorkerServesTheRagonometricsTableFedByItsOwnEnqueuer() async throws {
+        let url = try TestServers.postgresURL()
+        let database = try await RagonometricsTable.create()
+        let q = queueName("ragonometrics")
+        // The Python side's enqueue, as it is today.
+        let ids = try await database.all("""
+            INSERT INTO workflow.async_jobs (queue_name, job_type, payload_json) VALUES (:q, 'echo', '{"paper": 7}'), (:q, 'missing.sql', '{}')
+            RETURNING job_id
+            """, parameters: ["q": .text(q)]).compactMap { $0[0] }
+        let environment = ["TASKSHIM_QUEUE_TABLE": "workflow.async_jobs", "TASKSHIM_LOG_FORMAT": "json"]
+        let worker = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--queue", url, "--queues", q, "--burst"], environment: environment)
+        #expect(worker.status == 0 && worker.stdout.contains("table workflow.async_jobs"), "\(worker.stdout)\(worker.stderr)")
+        let rows = try await database.all("SELECT status, result_json::text, error_text IS NOT NULL FROM workflow.async_jobs WHERE job_id = ANY(string_to_array(:ids, ',')::bigint[]) ORDER BY job_id",
+                                          parameters: ["ids": .text(ids.joined(separator: ","))]).map(\.values)
+        #expect(rows == [["completed", #"{"paper": 7}"#, "f"], ["failed", nil, "t"]], "\(rows)")
+        let listed = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats", "--queue", url, "--queue-name", q, "--json"], environment: environment)
+        #expect(listed.stdout.contains(#""completed":1"#) && listed.stdout.contains(#""failed":1"#), "\(listed.stdout)\(listed.stderr)")
+        let unique = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--unique-key", "k"], environment: environment)
+        #expect(unique.status == 64 && unique.stderr.contains("no column for --unique-key"), "\(unique.stderr)")
+        let redis = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats", "--queue", try TestServers.redisURL()], environment: environment)
+        #expect(redis.status == 78 && redis.stderr.contains("TASKSHIM_QUEUE_TABLE applies to PostgreSQL"))
     }
 
     @Test func aWorkerTakesJobsFromRedisOverTLS() async throws {

@@ -86,7 +86,7 @@ struct JobQueueTests {
         let lost = try #require(try await jobs.claim(queues: [q], worker: "dead", limit: 1, lease: .seconds(1)).first)
         #expect(try await jobs.claim(queues: [q], worker: "alive", limit: 1, lease: .seconds(30)).isEmpty, "leased")
         try await Task.sleep(for: .milliseconds(1300))
-        #expect(try await jobs.rescue(queues: [q]) == 1)
+        #expect(try await jobs.rescue(queues: [q], lease: .seconds(1)) == 1)
         let again = try #require(try await jobs.claim(queues: [q], worker: "alive", limit: 1, lease: .seconds(30)).first)
         #expect(again.id == id && again.attempt == 2, "the attempt is counted")
         #expect(try await jobs.complete(lost, worker: "dead", result: Data("{}".utf8)) == false, "the dead worker's late answer is fenced off")
@@ -102,7 +102,7 @@ struct JobQueueTests {
             try await Task.sleep(for: .milliseconds(500))
             try await jobs.heartbeat([job.id], worker: "w", lease: .seconds(1))
         }
-        _ = try await jobs.rescue(queues: [q])
+        _ = try await jobs.rescue(queues: [q], lease: .seconds(1))
         #expect(try await jobs.stats(queue: q).running == 1, "renewed: not rescued after 1.5 s of a 1 s lease")
         #expect(try await jobs.complete(job, worker: "w", result: Data("{}".utf8)))
     }
@@ -219,5 +219,44 @@ struct JobQueueTests {
         #expect(try2.id == exponential && try2.attempt == 2)
         let secondDelay = try await delay(after: try2)
         #expect(secondDelay > 0.9 && secondDelay < 2.2, "1 s × 2^1 × 50-100 %: \(secondDelay)")
+    }
+
+    @Test func theRagonometricsTableIsUsedAsItIs() async throws {
+        let database = try await RagonometricsTable.create()
+        let jobs = try SQLJobQueue.postgres(url: try TestServers.postgresURL(), table: "workflow.async_jobs")
+        try await jobs.migrate()
+        let q = name("compat")
+        // Their enqueuer: a plain INSERT.
+        let theirs = try #require(try await database.all("""
+            INSERT INTO workflow.async_jobs (queue_name, job_type, payload_json) VALUES (:q, 'echo', '{"n": 1}') RETURNING job_id
+            """, parameters: ["q": .text(q)]).first?[0].flatMap { Int64($0) })
+        let ours = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", payload: payload(2))))
+        let claimed = try await jobs.claim(queues: [q], worker: "w", limit: 5, lease: .seconds(1))
+        #expect(claimed.map(\.id) == [theirs, ours])
+        #expect(try await jobs.complete(claimed[0], worker: "w", result: Data(#"{"done":1}"#.utf8)))
+        // No lease column: the lease is locked_at, renewed by heartbeats; past it, the rescuer takes the job.
+        try await Task.sleep(for: .milliseconds(700))
+        try await jobs.heartbeat([ours], worker: "w", lease: .seconds(1))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await jobs.rescue(queues: [q], lease: .seconds(1)) == 0, "renewed 0.5 s ago")
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(try await jobs.rescue(queues: [q], lease: .seconds(1)) == 1)
+        let row = try #require(try await database.all("SELECT status, result_json::text, attempt_count FROM workflow.async_jobs WHERE job_id = :id",
+                                                      parameters: ["id": .integer(theirs)]).first)
+        #expect(row.values == ["completed", #"{"done": 1}"#, "1"])
+        let record = try #require(try await jobs.job(ours))
+        #expect(record.status == .retry && record.error?.contains("stopped renewing") == true)
+        #expect(try await jobs.stats(queue: q).completed == 1)
+        await #expect(throws: TaskShimError.self) { _ = try await jobs.enqueue(NewJob(queue: q, type: "echo", uniqueKey: "k")) }
+
+        // A table that is not there, or lacks columns, or a name that is not one: clear configuration errors.
+        await #expect(throws: TaskShimError.self) { try await SQLJobQueue.postgres(url: try TestServers.postgresURL(), table: "workflow.nope").migrate() }
+        do {
+            try await SQLJobQueue.postgres(url: try TestServers.postgresURL(), table: "workflow.thin").migrate()
+            Issue.record("a table without the columns was accepted")
+        } catch let error as TaskShimError {
+            #expect(error.status == .configuration && error.message.contains("lacks the columns queue_name, status"), "\(error)")
+        }
+        #expect(throws: TaskShimError.self) { _ = try SQLJobQueue.postgres(url: "postgres://x/y", table: "jobs; DROP TABLE x") }
     }
 }

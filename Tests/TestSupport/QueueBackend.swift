@@ -24,7 +24,7 @@ public enum QueueBackend: String, CaseIterable, CustomTestStringConvertible, Sen
     public func open(url other: String? = nil) async throws -> any JobQueue {
         let address = try other ?? url()
         let queue: any JobQueue = switch self {
-        case .postgres: SQLJobQueue.postgres(url: address)
+        case .postgres: try SQLJobQueue.postgres(url: address)
         case .redis: try RedisJobQueue(url: address)
         case .sqlite: SQLJobQueue.sqlite(path: String(address.dropFirst("sqlite:".count)))
         }
