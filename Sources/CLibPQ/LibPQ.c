@@ -26,3 +26,7 @@ TASKSHIM_LAZY(pq, char *, PQfname, (const PGresult *result, int field), (result,
 TASKSHIM_LAZY(pq, char *, PQgetvalue, (const PGresult *result, int row, int field), (result, row, field))
 TASKSHIM_LAZY(pq, int, PQgetisnull, (const PGresult *result, int row, int field), (result, row, field))
 TASKSHIM_LAZY_VOID(pq, PQclear, (PGresult *result), (result))
+TASKSHIM_LAZY(pq, int, PQconsumeInput, (PGconn *conn), (conn))
+TASKSHIM_LAZY(pq, PGnotify *, PQnotifies, (PGconn *conn), (conn))
+TASKSHIM_LAZY(pq, int, PQsocket, (const PGconn *conn), (conn))
+TASKSHIM_LAZY_VOID(pq, PQfreemem, (void *ptr), (ptr))

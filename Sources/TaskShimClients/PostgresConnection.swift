@@ -47,6 +47,34 @@ public final class PostgresConnection: SQLDatabase, @unchecked Sendable {
         if let connection { PQfinish(connection) }
     }
 
+    /// Waits up to `timeout` for notifications on the channels this connection `LISTEN`s to and
+    /// returns their payloads (none when the time ran out). Throws a temporary error when the
+    /// connection is lost.
+    public func notifications(timeout: Duration) async throws -> [String] {
+        let display = displayName
+        return try await queue.run { [self] in
+            guard let connection else { throw TaskShimError.temporary("The connection to \(display) is closed.") }
+            var payloads: [String] = []
+            func receive() throws {
+                guard PQconsumeInput(connection) == 1 else {
+                    throw TaskShimError.temporary("The connection to \(display) was lost while waiting for notifications: "
+                                                  + String(cString: PQerrorMessage(connection)).trimmed)
+                }
+                while let notification = PQnotifies(connection) {
+                    payloads.append(String(cString: notification.pointee.extra))
+                    PQfreemem(notification)
+                }
+            }
+            try receive()
+            if payloads.isEmpty {
+                var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+                let milliseconds = Int32(clamping: timeout.nanoseconds / 1_000_000)
+                if poll(&descriptor, 1, milliseconds) > 0 { try receive() }
+            }
+            return payloads
+        }
+    }
+
     /// Asks the server to cancel the statement in flight (the task waiting for it was cancelled).
     /// The statement then fails with SQLSTATE 57014, which the waiting call reports.
     func cancelRunningQuery() {

@@ -117,6 +117,23 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
+    /// The next reply the server pushes unasked (a `SUBSCRIBE`d channel's messages), or nil when none
+    /// came within `timeout`; the connection stays open either way. Throws when it is lost.
+    public func receive(timeout: Duration) async throws -> RedisReply? {
+        try await queue.run { [self] in
+            let descriptor = line.withLock { $0.socket }
+            guard descriptor >= 0, let reader else { throw TaskShimError.temporary("The connection to Redis at \(address.display) is closed.") }
+            TCPSocket.setTimeouts(descriptor, timeout)
+            while true {
+                if let reply = try nextReply(reader) { return reply }
+                let received = tls?.read(into: &buffer) ?? TCPSocket.read(descriptor, into: &buffer)
+                if received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return nil }
+                if received <= 0 { throw lost(while: "waiting for pushed messages") }
+                try feed(reader, received)
+            }
+        }
+    }
+
     /// Closes the connection; the next command opens it again.
     public func close() async {
         _ = try? await queue.run { [self] in disconnect() }
@@ -173,23 +190,32 @@ public final class RedisConnection: @unchecked Sendable {
         let sent = try format(arguments) { tls?.writeAll($0) ?? TCPSocket.writeAll(descriptor, $0) }
         guard sent else { throw lost(while: "sending \(name)") }
         while true {
-            var reply: UnsafeMutableRawPointer?
-            guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
-                let reason = withUnsafeBytes(of: reader.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                disconnect()
-                throw TaskShimError(.protocolError, "Redis at \(address.display) sent a reply hiredis cannot read: \(reason).")
-            }
-            if let reply {
-                defer { freeReplyObject(reply) }
-                return try convert(reply.assumingMemoryBound(to: redisReply.self))
-            }
+            if let reply = try nextReply(reader) { return reply }
             let received = tls?.read(into: &buffer) ?? TCPSocket.read(descriptor, into: &buffer)
             if received <= 0 { throw lost(while: "waiting for the reply to \(name)") }
-            let fed = buffer.withUnsafeBytes { redisReaderFeed(reader, $0.baseAddress!.assumingMemoryBound(to: CChar.self), received) }
-            guard fed == REDIS_OK else {
-                disconnect()
-                throw TaskShimError(.protocolError, "Redis at \(address.display) sent more than hiredis can buffer.")
-            }
+            try feed(reader, received)
+        }
+    }
+
+    /// A whole reply the reader holds, or nil when it needs more bytes.
+    private func nextReply(_ reader: UnsafeMutablePointer<redisReader>) throws -> RedisReply? {
+        var reply: UnsafeMutableRawPointer?
+        guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
+            let reason = withUnsafeBytes(of: reader.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            disconnect()
+            throw TaskShimError(.protocolError, "Redis at \(address.display) sent a reply hiredis cannot read: \(reason).")
+        }
+        guard let reply else { return nil }
+        defer { freeReplyObject(reply) }
+        return try convert(reply.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Hands the reader the first `count` bytes of the buffer.
+    private func feed(_ reader: UnsafeMutablePointer<redisReader>, _ count: Int) throws {
+        let fed = buffer.withUnsafeBytes { redisReaderFeed(reader, $0.baseAddress!.assumingMemoryBound(to: CChar.self), count) }
+        guard fed == REDIS_OK else {
+            disconnect()
+            throw TaskShimError(.protocolError, "Redis at \(address.display) sent more than hiredis can buffer.")
         }
     }
 

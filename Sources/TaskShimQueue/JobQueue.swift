@@ -33,6 +33,11 @@ public protocol JobQueue: Sendable {
     /// Counts per status.
     func stats(queue: String?) async throws -> QueueStats
 
+    /// Waits up to `timeout` to be told that jobs became available in one of `queues` (PostgreSQL's
+    /// `LISTEN/NOTIFY`, Redis's Pub/Sub): true when told, false when the time ran out, nil when the
+    /// backend cannot tell (the worker then only polls).
+    func waitForJobs(queues: [String], timeout: Duration) async throws -> Bool?
+
     // Operations (`runtime jobs`)
 
     /// One job, whatever its status; nil when there is none with that id.

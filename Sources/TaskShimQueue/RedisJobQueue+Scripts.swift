@@ -7,7 +7,8 @@
 /// `queue:<name>:` + `ready` (zset, priority first then the oldest id), `delayed` (zset by the time it
 /// becomes available), `running` (zset by lease expiry), `completed` and `failed` (zsets by finish
 /// time), `unique` (hash: unique key to the job holding it), `counts` (hash: jobs per status) and
-/// `dead` (a stream of failed jobs, capped near 10,000 entries, to follow with XREAD).
+/// `dead` (a stream of failed jobs, capped near 10,000 entries, to follow with XREAD). Scripts that
+/// make jobs available now publish the queue's name on the channel `taskshim:wake`.
 extension RedisJobQueue {
     static let prelude = """
         local P = 'taskshim:'
@@ -73,6 +74,7 @@ extension RedisJobQueue {
             end
             count(q, 'queued', 1)
             redis.call('SADD', P .. 'queues', q)
+            if available <= now then redis.call('PUBLISH', P .. 'wake', q) end
             ids[#ids + 1] = id
           end
         end
@@ -192,6 +194,7 @@ extension RedisJobQueue {
         redis.call('ZADD', qk(q, 'ready'), ready_score(f[5], id), id)
         count(q, 'running', -1)
         count(q, 'retry', 1)
+        redis.call('PUBLISH', P .. 'wake', q)
         return 1
         """
 
@@ -231,6 +234,7 @@ extension RedisJobQueue {
             end
             rescued = rescued + 1
           end
+          if #expired > 0 then redis.call('PUBLISH', P .. 'wake', q) end
         end
         return rescued
         """
@@ -304,6 +308,7 @@ extension RedisJobQueue {
             if f[3] then redis.call('HSET', qk(q, 'unique'), f[3], id) end
             count(q, 'failed', -1)
             count(q, 'retry', 1)
+            redis.call('PUBLISH', P .. 'wake', q)
             moved = moved + 1
           end
         end

@@ -17,12 +17,16 @@ public final class RedisJobQueue: JobQueue {
     public let url: String
     public let displayName: String
     private let pool: ConnectionPool<RedisConnection>
+    private let caFile: String?
+    /// The connection subscribed to `taskshim:wake`, opened on the first wait.
+    private let listener = Mutex<RedisConnection?>(nil)
     /// Script name to SHA1 as Redis reported on SCRIPT LOAD.
     private let loaded = Mutex<[String: String]>([:])
 
     /// `redis://` or `rediss://` (TLS, the server verified against the system's CAs or `caFile`).
     public init(url: String, caFile: String? = nil) throws(TaskShimError) {
         self.url = url
+        self.caFile = caFile
         let address = try RedisConnection.parse(url: url)
         displayName = (address.tls ? "rediss " : "redis ") + address.display
         pool = ConnectionPool { try await RedisConnection.connect(url: url, caFile: caFile) }
@@ -142,6 +146,25 @@ public final class RedisJobQueue: JobQueue {
             index += 2
         }
         return stats
+    }
+
+    public func waitForJobs(queues: [String], timeout: Duration) async throws -> Bool? {
+        let connection: RedisConnection
+        if let open = listener.withLock({ $0 }) {
+            connection = open
+        } else {
+            connection = try await RedisConnection.connect(url: url, caFile: caFile)
+            _ = try await connection.command(["SUBSCRIBE", "taskshim:wake"])
+            listener.withLock { $0 = connection }
+        }
+        do {
+            // A message is ["message", channel, queue name].
+            guard let message = try await connection.receive(timeout: timeout)?.array, message.count == 3 else { return false }
+            return message[2].string.map(queues.contains) ?? false
+        } catch {
+            listener.withLock { $0 = nil }
+            throw error
+        }
     }
 
     // MARK: Operations

@@ -125,21 +125,25 @@ extension SQLJobQueue.Dialect {
                 _ = try await database.all("SELECT pg_advisory_unlock(:key)", parameters: key)
             },
             enqueue: compatible ? """
-                INSERT INTO \(table) (queue_name, job_type, status, payload_json, attempt_count, max_attempts, retry_delay_seconds, available_at)
-                SELECT e->>'q', e->>'t', 'queued', e->'p', 0, (e->>'m')::integer, (e->>'r')::integer,
-                       now() + make_interval(secs => (e->>'d')::float8)
-                FROM jsonb_array_elements(:batch::jsonb) WITH ORDINALITY AS x(e, n)
-                ORDER BY n
-                RETURNING job_id
+                WITH added AS (
+                    INSERT INTO \(table) (queue_name, job_type, status, payload_json, attempt_count, max_attempts, retry_delay_seconds, available_at)
+                    SELECT e->>'q', e->>'t', 'queued', e->'p', 0, (e->>'m')::integer, (e->>'r')::integer,
+                           now() + make_interval(secs => (e->>'d')::float8)
+                    FROM jsonb_array_elements(:batch::jsonb) WITH ORDINALITY AS x(e, n)
+                    ORDER BY n
+                    RETURNING job_id, queue_name)
+                SELECT job_id, pg_notify('\(SQLJobQueue.channel)', queue_name) FROM added
                 """ : """
-                INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, retry_backoff,
-                                           priority, unique_key, available_at)
-                SELECT e->>'q', e->>'t', e->'p', (e->>'m')::integer, (e->>'r')::integer, coalesce(e->>'b', 'linear'),
-                       (e->>'pr')::integer, e->>'u', now() + make_interval(secs => (e->>'d')::float8)
-                FROM jsonb_array_elements(:batch::jsonb) WITH ORDINALITY AS x(e, n)
-                ORDER BY n
-                ON CONFLICT DO NOTHING
-                RETURNING job_id
+                WITH added AS (
+                    INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, retry_backoff,
+                                               priority, unique_key, available_at)
+                    SELECT e->>'q', e->>'t', e->'p', (e->>'m')::integer, (e->>'r')::integer, coalesce(e->>'b', 'linear'),
+                           (e->>'pr')::integer, e->>'u', now() + make_interval(secs => (e->>'d')::float8)
+                    FROM jsonb_array_elements(:batch::jsonb) WITH ORDINALITY AS x(e, n)
+                    ORDER BY n
+                    ON CONFLICT DO NOTHING
+                    RETURNING job_id, queue_name)
+                SELECT job_id, pg_notify('\(SQLJobQueue.channel)', queue_name) FROM added
                 """,
             claim: """
                 UPDATE \(table) AS j
@@ -178,6 +182,7 @@ extension SQLJobQueue.Dialect {
                 UPDATE \(table) SET status = 'retry', attempt_count = attempt_count - 1, available_at = now(),
                     worker_id = NULL\(leaseEnd), error_text = 'released: the worker ' || :worker || ' stopped'
                 WHERE job_id = :id AND worker_id = :worker AND status = 'running' AND attempt_count = :attempt
+                RETURNING pg_notify('\(SQLJobQueue.channel)', queue_name)
                 """,
             heartbeat: """
                 UPDATE \(table) SET \(compatible ? "locked_at = now()" : "lease_expires_at = now() + make_interval(secs => :lease)")
@@ -191,7 +196,7 @@ extension SQLJobQueue.Dialect {
                     finished_at = CASE WHEN attempt_count < max_attempts THEN NULL ELSE now() END
                 WHERE status = 'running' AND \(compatible ? "locked_at < now() - make_interval(secs => :lease)" : "lease_expires_at < now()")
                   AND queue_name IN (SELECT jsonb_array_elements_text(:queues::jsonb))
-                RETURNING job_id
+                RETURNING job_id, pg_notify('\(SQLJobQueue.channel)', queue_name)
                 """,
             stats: "SELECT status, count(*) FROM \(table) WHERE :queue::text IS NULL OR queue_name = :queue GROUP BY status",
             job: "SELECT \(record) FROM \(table) WHERE job_id = :id",
@@ -203,13 +208,13 @@ extension SQLJobQueue.Dialect {
             retry: compatible ? """
                 UPDATE \(table) SET status = 'retry', attempt_count = 0, available_at = now(), finished_at = NULL
                 WHERE status = 'failed' AND (:id::bigint IS NULL OR job_id = :id) AND (:queue::text IS NULL OR queue_name = :queue)
-                RETURNING job_id
+                RETURNING job_id, pg_notify('\(SQLJobQueue.channel)', queue_name)
                 """ : """
                 UPDATE taskshim_jobs AS j SET status = 'retry', attempt_count = 0, available_at = now(), finished_at = NULL
                 WHERE j.status = 'failed' AND (:id::bigint IS NULL OR j.job_id = :id) AND (:queue::text IS NULL OR j.queue_name = :queue)
                   AND NOT EXISTS (SELECT 1 FROM taskshim_jobs AS o WHERE j.unique_key IS NOT NULL AND o.queue_name = j.queue_name
                                   AND o.unique_key = j.unique_key AND o.status IN ('queued', 'retry', 'running'))
-                RETURNING j.job_id
+                RETURNING j.job_id, pg_notify('\(SQLJobQueue.channel)', j.queue_name)
                 """,
             purge: """
                 DELETE FROM \(table)
@@ -219,7 +224,9 @@ extension SQLJobQueue.Dialect {
                 """,
             boolean: { .text($0 ? "true" : "false") },
             common: { [:] },
-            compatible: compatible
+            compatible: compatible,
+            listen: { database in _ = try await database.all("LISTEN \(SQLJobQueue.channel)") },
+            notifications: { database, timeout in try await (database as? PostgresConnection)?.notifications(timeout: timeout) ?? [] }
         )
     }
 }

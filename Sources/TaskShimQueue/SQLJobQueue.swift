@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 import TaskShimClients
 import TaskShimCore
 
@@ -41,15 +42,26 @@ public final class SQLJobQueue: JobQueue {
         var common: @Sendable () -> [String: SQLValue]
         /// A table of the Ragonometrics workers' shape: no priority, unique key nor backoff column.
         var compatible = false
+        /// Readies a connection for ``notifications`` (PostgreSQL: `LISTEN`); nil when the database has none.
+        var listen: (@Sendable (any SQLDatabase) async throws -> Void)?
+        /// Payloads (queue names) notified within the time given.
+        var notifications: (@Sendable (any SQLDatabase, Duration) async throws -> [String])?
     }
+
+    /// The channel enqueues, releases, rescues and retries notify, with the queue name as the payload.
+    static let channel = "taskshim_jobs"
 
     public let displayName: String
     private let dialect: Dialect
     private let pool: ConnectionPool<any SQLDatabase>
+    private let open: @Sendable () async throws -> any SQLDatabase
+    /// The connection that listens for notifications, opened on the first wait.
+    private let listener = Mutex<(any SQLDatabase)?>(nil)
 
     init(displayName: String, dialect: Dialect, open: @escaping @Sendable () async throws -> any SQLDatabase) {
         self.displayName = displayName
         self.dialect = dialect
+        self.open = open
         pool = ConnectionPool(open: open)
     }
 
@@ -119,6 +131,24 @@ public final class SQLJobQueue: JobQueue {
             if let status = row[0].flatMap(JobStatus.init(rawValue:)) { stats[status] = row[1].flatMap { Int($0) } ?? 0 }
         }
         return stats
+    }
+
+    public func waitForJobs(queues: [String], timeout: Duration) async throws -> Bool? {
+        guard let listen = dialect.listen, let notifications = dialect.notifications else { return nil }
+        let connection: any SQLDatabase
+        if let open = listener.withLock({ $0 }) {
+            connection = open
+        } else {
+            connection = try await self.open()
+            try await listen(connection)
+            listener.withLock { $0 = connection }
+        }
+        do {
+            return try await notifications(connection, timeout).contains(where: queues.contains)
+        } catch {
+            listener.withLock { $0 = nil }
+            throw error
+        }
     }
 
     public func job(_ id: Int64) async throws -> JobRecord? {

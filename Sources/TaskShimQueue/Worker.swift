@@ -67,6 +67,8 @@ public struct Worker: Sendable {
         await prune()
         let running = RunningJobs()
         let keeper = Task { [self] in await keepLeases(running) }
+        // Told of new jobs (LISTEN/NOTIFY, Pub/Sub), an idle worker claims at once instead of at its next poll.
+        let listener = configuration.burst || configuration.once ? nil : Task { [self] in await listen(running) }
         // Results are written in batches by a task of their own: a finished job frees its slot at
         // once, and the task, not cancelled by a stop, writes what is left before the worker returns.
         let results = ResultBuffer()
@@ -153,7 +155,9 @@ public struct Worker: Sendable {
         // Awaited, not just cancelled: a client call still running on another thread while the
         // process exits would race the C libraries' exit handlers (a crash at exit).
         keeper.cancel()
+        listener?.cancel()
         await keeper.value
+        await listener?.value
         return running.finished
     }
 
@@ -178,6 +182,33 @@ public struct Worker: Sendable {
             for entry in batch where !recorded.contains(entry.job.id) {
                 logger.warning("job finished after its lease ran out; another worker may run it again",
                                metadata: ["job_id": .stringConvertible(entry.job.id), "attempt": .stringConvertible(entry.job.attempt)])
+            }
+        }
+    }
+
+    /// Wakes the claim loop whenever the queue says jobs became available, until cancelled; returns at
+    /// once when the backend cannot say. A lost connection is opened again after a pause (polling
+    /// goes on meanwhile).
+    private func listen(_ running: RunningJobs) async {
+        var failures = 0
+        var listening = false
+        while !Task.isCancelled {
+            do {
+                // Short waits, so a stopping worker is not held up by one.
+                guard let told = try await queue.waitForJobs(queues: configuration.queues, timeout: .seconds(1)) else { return }
+                if failures > 0 || !listening {
+                    listening = true
+                    logger.debug("listening for new jobs", metadata: ["queue": .string(queue.displayName)])
+                }
+                failures = 0
+                if told { running.nudge() }
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                if failures == 1 {
+                    logger.notice("not told of new jobs for now; polling", metadata: ["error": .string("\(error)")])
+                }
+                try? await Task.sleep(for: RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(500), maxDelay: .seconds(30)).delayCap(after: failures))
             }
         }
     }
@@ -308,6 +339,8 @@ final class RunningJobs: Sendable {
         /// Numbers each wait, so a timer wakes only its own, even when it fires before the wait is stored.
         var wait = 0
         var expired = -1
+        /// New jobs were announced: the next wait returns at once.
+        var nudged = false
         var durations: (count: Int, total: Duration) = (0, .zero)
     }
     private let state = Mutex(State())
@@ -365,7 +398,9 @@ final class RunningJobs: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
-                    if state.finished != seen || (state.running.isEmpty && timeout == nil) || state.expired == number || Task.isCancelled {
+                    if state.finished != seen || (state.running.isEmpty && timeout == nil) || state.expired == number || state.nudged
+                        || Task.isCancelled {
+                        state.nudged = false
                         return true
                     }
                     state.waiter = continuation
@@ -376,6 +411,19 @@ final class RunningJobs: Sendable {
         } onCancel: {
             expire(number)
         }
+    }
+
+    /// New jobs are available: ends the current wait, or the next one at once.
+    func nudge() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.nudged = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
     }
 
     /// Ends wait `number`: now if it is waiting, else as soon as it starts to.

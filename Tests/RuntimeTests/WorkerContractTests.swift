@@ -175,6 +175,24 @@ extension ProcessDrivingTests {
         #expect(redis.status == 78 && redis.stderr.contains("TASKSHIM_QUEUE_TABLE applies to PostgreSQL"))
     }
 
+    @Test(arguments: [QueueBackend.postgres, .redis]) func anIdleWorkerIsToldOfNewJobsInsteadOfPolling(backend: QueueBackend) async throws {
+        let url = try backend.url()
+        let q = queueName("notify")
+        let worker = try BackgroundRuntime(environment: ["TASKSHIM_LOG_FORMAT": "json", "LOG_LEVEL": "debug"],
+                                           arguments: ["worker", "--queue", url, "--queues", q, "--poll-seconds", "60"])
+        #expect(try await worker.waitForLog("listening for new jobs"))
+        let added = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["enqueue", "echo", "--queue", url, "--queue-name", q])
+        let start = ContinuousClock.now
+        var status = JobStatus.queued
+        while status != .completed && ContinuousClock.now - start < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(20))
+            status = try await backend.job(added.stdout).status
+        }
+        #expect(status == .completed && ContinuousClock.now - start < .seconds(5), "run long before the 60 s poll: \(ContinuousClock.now - start)")
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: 20) == 0)
+    }
+
     @Test func aWorkerTakesJobsFromRedisOverTLS() async throws {
         let certificate = try SelfSignedCertificate()
         let server = try await PrivateRedisServer(tls: certificate)
