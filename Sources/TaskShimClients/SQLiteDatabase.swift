@@ -94,8 +94,10 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         let prepared = try await queue.run { [self] () throws -> UnsafeSendablePointer in
             guard let handle else { throw TaskShimError.temporary("The SQLite database is closed.") }
             var statement: OpaquePointer?
-            guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+            guard prepared == SQLITE_OK, let statement else {
                 let message = String(cString: sqlite3_errmsg(handle))
+                if prepared & 0xFF == SQLITE_BUSY || prepared & 0xFF == SQLITE_LOCKED { throw Self.failure(prepared, "SQLite \(path): \(message).") }
                 let offset = sqlite3_error_offset(handle)
                 var location = ""
                 if offset >= 0 {

@@ -18,6 +18,10 @@ final class TLSSession {
     /// configuration error when the certificate is not trusted, a temporary one when the connection fails.
     init(socket: Int32, host: String, caFile: String?, peer: String) throws {
         try NativeLibrary.ssl.require(for: "TLS to \(peer)")
+        // OpenSSL writes to the socket with write(2): a peer gone mid-write would raise SIGPIPE and end
+        // the process (a worker with jobs to release). Ignored, the write fails with EPIPE instead.
+        Self.ignoreBrokenPipes
+
         ERR_clear_error()
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw Self.error("cannot create a TLS context", peer: peer) }
         self.context = context
@@ -41,8 +45,9 @@ final class TLSSession {
         if isIP {
             _ = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
         } else {
-            _ = SSL_set1_host(ssl, host)
             _ = taskshim_ssl_set_sni(ssl, host)
+            // Without the expected name the handshake would accept any trusted certificate: refuse instead.
+            guard SSL_set1_host(ssl, host) == 1 else { throw Self.error("cannot set the expected host name \(host)", peer: peer) }
         }
         _ = SSL_set_fd(ssl, socket)
         let status = SSL_connect(ssl)
@@ -57,6 +62,8 @@ final class TLSSession {
             throw Self.error("the TLS handshake failed", peer: peer, status: SSL_get_error(ssl, status))
         }
     }
+
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     deinit {
         SSL_free(ssl)

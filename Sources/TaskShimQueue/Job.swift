@@ -79,6 +79,8 @@ public enum JobFate: String, Sendable, Equatable {
     case retry
     /// Out of tries, or failed for good: kept with its error (the dead letter).
     case failed
+    /// No longer this worker's try (its lease ran out and the job was rescued): nothing recorded.
+    case ignored
 }
 
 /// Counts per status of a queue.

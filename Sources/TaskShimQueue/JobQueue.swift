@@ -19,8 +19,9 @@ public protocol JobQueue: Sendable {
     /// Records jobs' successes and results (JSON) in one go; the ids recorded. A job missing from the
     /// answer is no longer this worker's (its lease ran out and it was rescued).
     func complete(_ results: [(job: Job, result: Data)], worker: String) async throws -> Set<Int64>
-    /// Records a failed try: back to the queue after the job's retry delay × attempt while tries are
-    /// left and `retryable`, else failed with the error kept.
+    /// Records a failed try: back to the queue after the job's retry delay (``JobBackoff``) while
+    /// tries are left and `retryable`, else failed with the error kept; ignored when the try is no
+    /// longer this worker's.
     func fail(_ job: Job, worker: String, error: String, retryable: Bool) async throws -> JobFate
     /// Gives a job back untried (its worker is stopping): available at once, the attempt not counted.
     func release(_ job: Job, worker: String) async throws

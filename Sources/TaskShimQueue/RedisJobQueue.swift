@@ -14,7 +14,7 @@ import TaskShimCore
 /// leases (XAUTOCLAIM's job is the rescuer's) with the PostgreSQL backend's exact semantics. Failed
 /// jobs are also appended to a dead-letter stream per queue, which other tools can follow.
 public final class RedisJobQueue: JobQueue {
-    public let url: String
+    private let url: String
     public let displayName: String
     private let pool: ConnectionPool<RedisConnection>
     private let caFile: String?
@@ -92,7 +92,8 @@ public final class RedisJobQueue: JobQueue {
     }
 
     public func claim(queues: [String], worker: String, limit: Int, lease: Duration) async throws -> [Job] {
-        try await claimInOrder(queues: queues, limit: limit) { queue, limit in
+        // At most 1,000 a script: Lua unpacks at most about 8,000 values, and a failing script keeps what it already did.
+        try await claimInOrder(queues: queues, limit: min(limit, 1000)) { queue, limit in
             let fields = try await run("claim", [queue, worker, String(limit), Self.milliseconds(lease)]).array?.map { $0.string ?? "" } ?? []
             var jobs: [Job] = []
             var index = 0
@@ -121,7 +122,11 @@ public final class RedisJobQueue: JobQueue {
 
     public func fail(_ job: Job, worker: String, error: String, retryable: Bool) async throws -> JobFate {
         let reply = try await run("fail", [String(job.id), worker, String(job.attempt), error, retryable ? "1" : "0"])
-        return reply.string == "retry" ? .retry : .failed
+        switch reply.string {
+        case "retry": return .retry
+        case "failed": return .failed
+        default: return .ignored
+        }
     }
 
     public func release(_ job: Job, worker: String) async throws {

@@ -155,7 +155,8 @@ extension SQLJobQueue.Dialect {
                       LIMIT :limit
                       FOR UPDATE SKIP LOCKED) AS next
                 WHERE j.job_id = next.job_id
-                RETURNING j.job_id, j.queue_name, j.job_type, j.payload_json::text, j.attempt_count, j.max_attempts, j.retry_delay_seconds
+                RETURNING j.job_id, j.queue_name, j.job_type, j.payload_json::text, j.attempt_count, j.max_attempts, j.retry_delay_seconds,
+                          \(compatible ? "0" : "j.priority")
                 """,
             complete: """
                 UPDATE \(table) AS j SET status = 'completed', result_json = d.result, error_text = NULL,
@@ -170,7 +171,7 @@ extension SQLJobQueue.Dialect {
                     status = CASE WHEN :retryable AND attempt_count < max_attempts THEN 'retry' ELSE 'failed' END,
                     available_at = now() + make_interval(secs => \(compatible ? "retry_delay_seconds::float8 * attempt_count" : """
                         CASE WHEN retry_backoff = 'exponential'
-                        THEN least(86400, retry_delay_seconds::float8 * power(2, attempt_count - 1)) * (0.5 + random() / 2)
+                        THEN least(86400, retry_delay_seconds::float8 * power(2, least(attempt_count - 1, 30))) * (0.5 + random() / 2)
                         ELSE retry_delay_seconds::float8 * attempt_count END
                         """)),
                     error_text = :error, worker_id = NULL\(leaseEnd),
@@ -214,6 +215,9 @@ extension SQLJobQueue.Dialect {
                 WHERE j.status = 'failed' AND (:id::bigint IS NULL OR j.job_id = :id) AND (:queue::text IS NULL OR j.queue_name = :queue)
                   AND NOT EXISTS (SELECT 1 FROM taskshim_jobs AS o WHERE j.unique_key IS NOT NULL AND o.queue_name = j.queue_name
                                   AND o.unique_key = j.unique_key AND o.status IN ('queued', 'retry', 'running'))
+                  -- Of failed jobs sharing a unique key, only the newest goes back (the key admits one).
+                  AND (j.unique_key IS NULL OR j.job_id = (SELECT max(f.job_id) FROM taskshim_jobs AS f WHERE f.status = 'failed'
+                                                           AND f.queue_name = j.queue_name AND f.unique_key = j.unique_key))
                 RETURNING j.job_id, pg_notify('\(SQLJobQueue.channel)', j.queue_name)
                 """,
             purge: """

@@ -55,14 +55,23 @@ extension SQLJobQueue.Dialect {
     static let sqlite = SQLJobQueue.Dialect(
         migrate: { database in
             guard let file = database as? SQLiteDatabase else { return }
+            // RETURNING is 3.35's (UPDATE ... FROM 3.33's); Ubuntu 20.04 and RHEL 8 have older ones.
+            let version = try await file.all("SELECT sqlite_version()").first?[0] ?? "0"
+            let parts = version.split(separator: ".").compactMap { Int($0) } + [0, 0]
+            guard parts[0] > 3 || (parts[0] == 3 && parts[1] >= 35) else {
+                throw TaskShimError.configuration("The SQLite queue needs SQLite 3.35 or newer; this host's library is \(version).",
+                                                  hint: "Install a newer libsqlite3, or use a PostgreSQL or Redis queue.")
+            }
             try await file.execute(sqliteSchema)
         },
-        // The WHERE keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+        // The WHERE keeps SQLite from reading ON CONFLICT as part of the SELECT's join. json_quote of a
+        // json_extract keeps JSON as JSON (an object stays an object, a string stays quoted).
         enqueue: """
             INSERT INTO taskshim_jobs (queue_name, job_type, payload_json, max_attempts, retry_delay_seconds, retry_backoff,
                                        priority, unique_key, available_at, created_at)
-            SELECT value ->> '$.q', value ->> '$.t', value -> '$.p', value ->> '$.m', value ->> '$.r',
-                   coalesce(value ->> '$.b', 'linear'), value ->> '$.pr', value ->> '$.u', :now + (value ->> '$.d'), :now
+            SELECT json_extract(value, '$.q'), json_extract(value, '$.t'), json_quote(json_extract(value, '$.p')),
+                   json_extract(value, '$.m'), json_extract(value, '$.r'), coalesce(json_extract(value, '$.b'), 'linear'),
+                   json_extract(value, '$.pr'), json_extract(value, '$.u'), :now + json_extract(value, '$.d'), :now
             FROM json_each(:batch) WHERE true ORDER BY key
             ON CONFLICT DO NOTHING
             RETURNING job_id
@@ -75,13 +84,14 @@ extension SQLJobQueue.Dialect {
                              WHERE queue_name = :queue AND status IN ('queued', 'retry') AND available_at <= :now
                              ORDER BY priority DESC, available_at, job_id
                              LIMIT :limit)
-            RETURNING job_id, queue_name, job_type, payload_json, attempt_count, max_attempts, retry_delay_seconds
+            RETURNING job_id, queue_name, job_type, payload_json, attempt_count, max_attempts, retry_delay_seconds, priority
             """,
         // RETURNING names the target table's columns unqualified (SQLite does not take the alias there).
         complete: """
             UPDATE taskshim_jobs AS j SET status = 'completed', result_json = d.result, error_text = NULL,
                 finished_at = :now, lease_expires_at = NULL
-            FROM (SELECT value ->> '$.id' AS id, value ->> '$.attempt' AS attempt, value -> '$.result' AS result
+            FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.attempt') AS attempt,
+                         json_quote(json_extract(value, '$.result')) AS result
                   FROM json_each(:batch)) AS d
             WHERE j.job_id = d.id AND j.worker_id = :worker AND j.status = 'running' AND j.attempt_count = d.attempt
             RETURNING job_id
@@ -127,6 +137,9 @@ extension SQLJobQueue.Dialect {
             WHERE j.status = 'failed' AND (:id IS NULL OR j.job_id = :id) AND (:queue IS NULL OR j.queue_name = :queue)
               AND NOT EXISTS (SELECT 1 FROM taskshim_jobs AS o WHERE j.unique_key IS NOT NULL AND o.queue_name = j.queue_name
                               AND o.unique_key = j.unique_key AND o.status IN ('queued', 'retry', 'running'))
+              -- Of failed jobs sharing a unique key, only the newest goes back (the key admits one).
+              AND (j.unique_key IS NULL OR j.job_id = (SELECT max(f.job_id) FROM taskshim_jobs AS f WHERE f.status = 'failed'
+                                                       AND f.queue_name = j.queue_name AND f.unique_key = j.unique_key))
             RETURNING job_id
             """,
         purge: """

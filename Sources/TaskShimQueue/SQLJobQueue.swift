@@ -15,7 +15,7 @@ public final class SQLJobQueue: JobQueue {
         var migrate: @Sendable (any SQLDatabase) async throws -> Void
         /// `:batch` (``SQLJobQueue/batch(_:)``) → job_id rows.
         var enqueue: String
-        /// `:worker`, `:lease` (seconds), `:queue`, `:limit` → id, queue, type, payload, attempt, max attempts, retry delay.
+        /// `:worker`, `:lease` (seconds), `:queue`, `:limit` → id, queue, type, payload, attempt, max attempts, retry delay, priority.
         var claim: String
         /// `:batch` (``SQLJobQueue/results(_:)``), `:worker` → job_id rows.
         var complete: String
@@ -94,8 +94,16 @@ public final class SQLJobQueue: JobQueue {
     /// made each claim a sequential scan: 5 ms with 6,000 jobs waiting).
     public func claim(queues: [String], worker: String, limit: Int, lease: Duration) async throws -> [Job] {
         try await claimInOrder(queues: queues, limit: limit) { queue, limit in
-            try await rows(dialect.claim, ["worker": .text(worker), "lease": .double(lease.seconds), "queue": .text(queue),
-                                           "limit": .integer(Int64(limit))]).compactMap(Self.job).sorted { $0.id < $1.id }
+            // RETURNING comes in no particular order: by priority (the 8th column), then the oldest.
+            let rows = try await rows(dialect.claim, ["worker": .text(worker), "lease": .double(lease.seconds), "queue": .text(queue),
+                                                      "limit": .integer(Int64(limit))])
+            var claimed: [(job: Job, priority: Int)] = []
+            for row in rows {
+                guard let job = Self.job(row) else { continue }
+                claimed.append((job, row[7].flatMap { Int($0) } ?? 0))
+            }
+            claimed.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.job.id < $1.job.id }
+            return claimed.map(\.job)
         }
     }
 
@@ -107,7 +115,8 @@ public final class SQLJobQueue: JobQueue {
     public func fail(_ job: Job, worker: String, error: String, retryable: Bool) async throws -> JobFate {
         let rows = try await rows(dialect.fail, ["retryable": dialect.boolean(retryable), "error": .text(error), "id": .integer(job.id),
                                                  "worker": .text(worker), "attempt": .integer(Int64(job.attempt))])
-        return rows.first?[0] == "retry" ? .retry : .failed
+        guard let status = rows.first?[0] else { return .ignored }
+        return status == "retry" ? .retry : .failed
     }
 
     public func release(_ job: Job, worker: String) async throws {

@@ -107,8 +107,11 @@ public struct Worker: Sendable {
                 let jobs: [Job]
                 do {
                     let start = ContinuousClock.now
-                    jobs = try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: want,
-                                                 lease: configuration.lease)
+                    // Not cancelled by a stop: the jobs a claim leased must reach the buffer, to be released.
+                    let (queue, configuration) = (queue, configuration)
+                    jobs = try await Task {
+                        try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: want, lease: configuration.lease)
+                    }.value
                     if !jobs.isEmpty { prefetch.claimTook(ContinuousClock.now - start) }
                     failedClaims = 0
                 } catch {
@@ -138,17 +141,14 @@ public struct Worker: Sendable {
                     }
                 }
             }
-            if Task.isCancelled {
-                // Stopping: claimed jobs that never started go back at once.
-                for job in buffer.close() {
-                    let worker = configuration.workerID
-                    _ = await record { try await queue.release(job, worker: worker) }
-                    running.forgetLease(job.id)
-                }
-            } else {
-                // --once, --max-jobs, burst: the slots run what is buffered, then end.
-                buffer.finish()
-            }
+            // --once, --max-jobs, burst: the slots run what is buffered, then end (a stop ends them sooner).
+            buffer.finish()
+        }
+        // Claimed jobs that never started (the worker was stopped) go back at once.
+        for job in buffer.close() {
+            let worker = configuration.workerID
+            _ = await record { try await queue.release(job, worker: worker) }
+            running.forgetLease(job.id)
         }
         results.close()
         await writer.value
@@ -176,6 +176,7 @@ public struct Worker: Sendable {
             } catch {
                 logger.error("could not record results; their jobs' leases will run out and they will run again",
                              metadata: ["jobs": .stringConvertible(batch.count), "error": .string("\(error)")])
+                for entry in batch { running.forgetLease(entry.job.id) }
                 continue
             }
             for entry in batch { running.forgetLease(entry.job.id) }
@@ -302,7 +303,10 @@ public struct Worker: Sendable {
         if let error = outcome.error {
             let fate = await record { try await queue.fail(job, worker: worker, error: error.description, retryable: error.isRetryable) }
             running.forgetLease(job.id)
-            if fate == .failed {
+            if fate == .ignored {
+                logger.warning("job failed after its lease ran out; another worker may run it again",
+                               metadata: ["job_id": .stringConvertible(job.id), "attempt": .stringConvertible(job.attempt)])
+            } else if fate == .failed {
                 logger.error("job failed for good", metadata: ["job_id": .stringConvertible(job.id), "job_type": .string(job.type),
                                                                "attempt": .stringConvertible(job.attempt), "error": .string(error.description)])
             }

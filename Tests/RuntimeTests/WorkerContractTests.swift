@@ -110,6 +110,25 @@ extension ProcessDrivingTests {
         #expect(missing.status == 66 && missing.stderr.contains("no job 9000000000000"), "\(missing.stderr)")
     }
 
+    @Test func aStoppedMaxJobsWorkerReleasesTheJobItClaimedAhead() async throws {
+        let url = try TestServers.postgresURL()
+        let q = queueName("max-jobs-stop")
+        let added = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["enqueue", "sleep", "--queue", url, "--queue-name", q,
+                                                                                      "--payload-lines", "-"], input: Data("{\"ms\":30000}\n{\"ms\":30000}\n".utf8))
+        let ids = added.stdout.split(separator: "\n").map(String.init)
+        // --max-jobs 2 with one slot: both claimed at once, the second waits in the buffer, the loop is done claiming.
+        let worker = try BackgroundRuntime(environment: ["TASKSHIM_LOG_FORMAT": "json"],
+                                           arguments: ["worker", "--queue", url, "--queues", q, "--max-jobs", "2", "--prefetch", "1"],
+                                           executable: RepositoryPaths.embeddedRuntimeBinary)
+        #expect(try await worker.waitForLog("sleeping"))
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: 20) == 0, "\(worker.stdout)")
+        for id in ids {
+            let job = try await QueueBackend.postgres.job(id)
+            #expect(job.status == .retry && job.attempt == 0, "back at once, untried: \(job)")
+        }
+    }
+
     @Test(arguments: QueueBackend.allCases) func manyJobsAreAddedFromPayloadLines(backend: QueueBackend) async throws {
         let url = try backend.url()
         let q = queueName("lines")

@@ -19,7 +19,7 @@ struct JobQueueTests {
         for n in 0..<3 { ids.append(try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", payload: payload(n))))) }
         let urgent = try #require(try await jobs.enqueue(NewJob(queue: q, type: "echo", payload: payload(9), priority: 5)))
         let first = try await jobs.claim(queues: [q], worker: "w1", limit: 2, lease: .seconds(30))
-        #expect(Set(first.map(\.id)) == [urgent, ids[0]], "priority first, then the oldest")
+        #expect(first.map(\.id) == [urgent, ids[0]], "priority first, then the oldest, in that order")
         #expect(first.allSatisfy { $0.attempt == 1 && $0.type == "echo" && $0.queue == q })
         for job in first { #expect(try await jobs.complete(job, worker: "w1", result: Data(#"{"ok":true}"#.utf8))) }
         var stats = try await jobs.stats(queue: q)
@@ -172,6 +172,19 @@ struct JobQueueTests {
         #expect(try await jobs.retry(id: nil, queue: q) == 1, "every failed job of the queue")
         var stats = try await jobs.stats(queue: q)
         #expect(stats.retry == 1 && stats.completed == 1 && stats.queued == 1 && stats.failed == 0)
+
+        // Failed jobs sharing a unique key: only one goes back (the key admits one), the rest stay failed.
+        let q2 = name("ops-unique")
+        for _ in 0..<2 {
+            _ = try await jobs.enqueue(NewJob(queue: q2, type: "broken", uniqueKey: "same"))
+            let job = try #require(try await jobs.claim(queues: [q2], worker: "w", limit: 1, lease: .seconds(30)).first)
+            #expect(try await jobs.fail(job, worker: "w", error: "data: bad", retryable: false) == .failed)
+        }
+        #expect(try await jobs.retry(id: nil, queue: q2) == 1)
+        let unique = try await jobs.stats(queue: q2)
+        #expect(unique.retry == 1 && unique.failed == 1, "\(unique)")
+        // A try no longer the worker's is ignored, not recorded.
+        #expect(try await jobs.fail(claimed[0], worker: "someone-else", error: "late", retryable: true) == .ignored)
 
         // Purge deletes finished jobs only, by finish time.
         #expect(try await jobs.purge(queue: q, status: nil, before: Date().addingTimeInterval(-3600)) == 0, "finished just now")
