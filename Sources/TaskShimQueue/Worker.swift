@@ -107,11 +107,20 @@ public struct Worker: Sendable {
                 let jobs: [Job]
                 do {
                     let start = ContinuousClock.now
-                    // Not cancelled by a stop: the jobs a claim leased must reach the buffer, to be released.
+                    // A stop lets a claim in flight finish (up to 2 s, so an unreachable database cannot hold the
+                    // stop up): the jobs it leased then reach the buffer and are released, untried.
                     let (queue, configuration) = (queue, configuration)
-                    jobs = try await Task {
+                    let claim = Task {
                         try await queue.claim(queues: configuration.queues, worker: configuration.workerID, limit: want, lease: configuration.lease)
-                    }.value
+                    }
+                    jobs = try await withTaskCancellationHandler {
+                        try await claim.value
+                    } onCancel: {
+                        Task {
+                            try? await Task.sleep(for: .seconds(2))
+                            claim.cancel()
+                        }
+                    }
                     if !jobs.isEmpty { prefetch.claimTook(ContinuousClock.now - start) }
                     failedClaims = 0
                 } catch {
