@@ -38,6 +38,10 @@ let package = Package(
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "TaskShimSecrets",
+            dependencies: ["TaskShimCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "TaskShimQueue",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
@@ -62,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimSecrets", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -73,6 +77,7 @@ let package = Package(
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore", "TestSupport"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimAuditTests", dependencies: ["TaskShimAudit", "TaskShimClients", "TestSupport"]),
+        .testTarget(name: "TaskShimSecretsTests", dependencies: ["TaskShimSecrets", "TestSupport"]),
         .testTarget(name: "TaskShimQueueTests", dependencies: ["TaskShimQueue", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),

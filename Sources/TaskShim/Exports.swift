@@ -5,3 +5,4 @@
 @_exported import TaskShimHTTP
 @_exported import TaskShimAudit
 @_exported import TaskShimQueue
+@_exported import TaskShimSecrets

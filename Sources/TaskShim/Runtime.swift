@@ -66,12 +66,18 @@ public struct Runtime: Sendable {
                 if arguments == ["lambda"] {
                     // The cold start path: argument parsing instantiates type metadata by reflection,
                     // milliseconds Lambda bills as init time.
+                    let resolution = await resolvingSecrets(io)
+                    guard let io = resolution.io else { return resolution.status }
                     try await LambdaCommand.serve(handler: nil, maxInvocations: nil, runtime: self, io: io)
                     return 0
                 }
                 var command = try RootCommand.parseAsRoot(arguments)
                 if var asyncCommand = command as? AsyncParsableCommand {
-                    try await asyncCommand.run()
+                    // Secret references in the environment are resolved once the command is known
+                    // (`--help` reads none) and before it reads its configuration.
+                    let resolution = await resolvingSecrets(io)
+                    guard let resolved = resolution.io else { return resolution.status }
+                    try await Runtime.$current.withValue((self, resolved)) { try await asyncCommand.run() }
                 } else {
                     try command.run()
                 }
@@ -84,6 +90,24 @@ public struct Runtime: Sendable {
                 }
                 return code
             }
+        }
+    }
+}
+
+extension Runtime {
+    /// `io` with the environment's secret references resolved (``SecretResolver``); when they cannot
+    /// be, nil and the exit status, after writing why (78, or 75 for a timeout).
+    func resolvingSecrets(_ io: IO) async -> (io: IO?, status: Int32) {
+        var resolved = io
+        do throws(TaskShimError) {
+            let timeout = try io.environment.double("TASKSHIM_SECRETS_TIMEOUT", default: 5, in: 0.1...300)
+            resolved.environment = try await SecretResolver(timeout: .milliseconds(Int64(timeout * 1000))).resolve(io.environment)
+            return (resolved, 0)
+        } catch {
+            let redactor = Redactor()
+            redactor.addSecrets(from: io.environment)
+            io.standardError.write(line: "runtime: " + redactor.redact(error.description))
+            return (nil, error.status.rawValue)
         }
     }
 }

@@ -3,6 +3,8 @@ import FoundationEssentials
 /// The process environment, read through typed accessors whose errors name the variable to fix.
 public struct Environment: Sendable {
     public var values: [String: String]
+    /// Variables whose values came from a secrets provider: redacted whatever their names.
+    public var secretNames: Set<String> = []
 
     public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
         self.values = values

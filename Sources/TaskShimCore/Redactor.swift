@@ -30,7 +30,7 @@ public final class Redactor: Sendable {
     /// Registers the secret-looking values of an environment.
     public func addSecrets(from environment: Environment) {
         for (name, value) in environment.values where !value.isEmpty {
-            if Self.isSecretName(name) {
+            if Self.isSecretName(name) || environment.secretNames.contains(name) {
                 add(value)
             }
             if let password = Self.urlPassword(in: value) {
