@@ -39,7 +39,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShimSecrets",
-            dependencies: ["TaskShimCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TaskShimQueue",

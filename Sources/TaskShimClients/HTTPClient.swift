@@ -103,6 +103,11 @@ public final class HTTPClient: @unchecked Sendable {
                 taskshim_curl_setopt_string(rawHandle, CURLOPT_USERAGENT, options.userAgent)
                 taskshim_curl_setopt_string(rawHandle, CURLOPT_ACCEPT_ENCODING, "")
                 if let caFile = options.caFile { taskshim_curl_setopt_string(rawHandle, CURLOPT_CAINFO, caFile) }
+                if let signature = request.awsSignature {
+                    taskshim_curl_setopt_string(rawHandle, CURLOPT_AWS_SIGV4, signature.curlProvider)
+                    taskshim_curl_setopt_string(rawHandle, CURLOPT_USERNAME, signature.accessKeyID)
+                    taskshim_curl_setopt_string(rawHandle, CURLOPT_PASSWORD, signature.secretAccessKey)
+                }
                 taskshim_curl_setopt_pointer(rawHandle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
                 taskshim_curl_setopt_slist(rawHandle, CURLOPT_HTTPHEADER, headerList)
                 taskshim_curl_setopt_write(rawHandle, CURLOPT_WRITEFUNCTION, curlWriteBody)

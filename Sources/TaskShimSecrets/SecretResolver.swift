@@ -84,7 +84,9 @@ public struct SecretResolver: Sendable {
             raw = value
         case .file:
             raw = try readFile(reference.locator, for: name)
-        case .awsSecretsManager, .gcpSecretManager, .azureKeyVault:
+        case .awsSecretsManager:
+            raw = try await AWSSecretsManager(environment: environment).secretString(reference.locator, for: name)
+        case .gcpSecretManager, .azureKeyVault:
             throw .configuration("\(name) refers to \(reference), and this version of runtime cannot read \(reference.source.rawValue):// secrets yet.",
                                  hint: "Use env:// or file:// references (or NAME_FILE) until the cloud secrets providers land.")
         }
