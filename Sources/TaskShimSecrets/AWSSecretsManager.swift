@@ -2,18 +2,15 @@ import FoundationEssentials
 import TaskShimClients
 import TaskShimCore
 
-/// AWS Secrets Manager's `GetSecretValue`, signed with SigV4 by libcurl: no SDK. Credentials from the
-/// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: what Lambda
-/// sets); the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the ARN); the endpoint from
+/// AWS Secrets Manager's `GetSecretValue`, signed with SigV4 by libcurl: no SDK. Credentials from
+/// ``AWSCredentials``; the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the ARN); the endpoint from
 /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` or `AWS_ENDPOINT_URL` when set (as the AWS SDKs read them).
 struct AWSSecretsManager {
     let environment: Environment
 
     func secretString(_ secretID: String, for name: String) async throws(TaskShimError) -> String {
-        guard let accessKey = environment["AWS_ACCESS_KEY_ID"], let secretKey = environment["AWS_SECRET_ACCESS_KEY"] else {
-            throw .configuration("\(name) refers to aws-sm://\(secretID), but no AWS credentials are in the environment.",
-                                 hint: "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (Lambda does). ECS, EKS and EC2 credentials are not read yet.")
-        }
+        let credentials = try await AWSCredentials.resolve(environment, for: "\(name) refers to aws-sm://\(secretID)")
+        let (accessKey, secretKey) = (credentials.accessKeyID, credentials.secretAccessKey)
         // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME
         let arnRegion = secretID.hasPrefix("arn:") ? secretID.split(separator: ":", omittingEmptySubsequences: false).dropFirst(3).first.map(String.init) : nil
         guard let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? arnRegion else {
@@ -22,7 +19,7 @@ struct AWSSecretsManager {
         let endpoint = environment["AWS_ENDPOINT_URL_SECRETS_MANAGER"] ?? environment["AWS_ENDPOINT_URL"]
             ?? "https://secretsmanager.\(region).amazonaws.com"
         var headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "secretsmanager.GetSecretValue")]
-        if let token = environment["AWS_SESSION_TOKEN"] { headers.append(("X-Amz-Security-Token", token)) }
+        if let token = credentials.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
         var body = JSONLine()
         body.add("SecretId", secretID)
         let request = HTTPRequest(method: "POST", url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/", headers: headers,

@@ -43,7 +43,41 @@ extension ProcessDrivingTests {
         // No credentials: 78, saying which variables.
         let anonymous = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats"],
                                                   environment: ["TASKSHIM_QUEUE_URL": "aws-sm://prod/queue#url", "AWS_REGION": "eu-west-1"])
-        #expect(anonymous.status == 78 && anonymous.stderr.contains("AWS_ACCESS_KEY_ID"), "\(anonymous.stderr)")
+        #expect(anonymous.status == 78 && anonymous.stderr.contains("no AWS credentials were found"), "\(anonymous.stderr)")
+    }
+
+    /// The container credentials endpoint as ECS and EKS Pod Identity serve it: credentials for the
+    /// right Authorization header, 401 otherwise.
+    static let credentialsEndpoint = """
+        import http.server, json, socketserver
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path != "/v1/credentials" or self.headers.get("Authorization") != "pod-token":
+                    self.send_response(401); self.end_headers(); return
+                body = json.dumps({"AccessKeyId": "ASIAPOD", "SecretAccessKey": "pod-secret", "Token": "pod-session",
+                                   "Expiration": "2099-01-01T00:00:00Z"}).encode()
+                self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+            def log_message(self, *args): pass
+        server = socketserver.TCPServer(("127.0.0.1", 0), H)
+        print("PORT", server.server_address[1], flush=True)
+        server.serve_forever()
+        """
+
+    @Test func containerCredentialsAreFetchedWithTheirToken() async throws {
+        let moto = try await MotoServer()
+        let directory = try TemporaryDirectory()
+        try moto.createSecret(name: "pod/queue", value: "sqlite:" + directory.file("pod.db"))
+        let endpoint = try PortServer(["python3", "-c", Self.credentialsEndpoint])
+        _ = try directory.write("token", "pod-token\n")
+        var environment = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(endpoint.port)/v1/credentials",
+                           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": directory.file("token"), "AWS_REGION": "eu-west-1",
+                           "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url, "TASKSHIM_QUEUE_URL": "aws-sm://pod/queue"]
+        let stats = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats", "--json"], environment: environment)
+        #expect(stats.status == 0 && FileManager.default.fileExists(atPath: directory.file("pod.db")), "\(stats.stderr)")
+        environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = nil
+        environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "wrong"
+        let refused = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats"], environment: environment)
+        #expect(refused.status == 77 && refused.stderr.contains("refused the request (401)"), "\(refused.stderr)")
     }
 
     @Test func aReferenceThatCannotBeResolvedStopsTheRunWithItsName() async throws {

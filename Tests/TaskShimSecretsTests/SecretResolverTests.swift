@@ -69,7 +69,7 @@ struct SecretResolverTests {
             (["API_TOKEN": "env://MISSING"], "API_TOKEN refers to env://MISSING, which is not set"),
             (["DB_PASSWORD": "file://" + directory.file("db.json") + "#password"], "which has no such text field"),
             (["DB_PASSWORD": "azure-kv://vault/db"], "cannot read azure-kv:// secrets yet"),
-            (["DB_PASSWORD": "aws-sm://prod/db#password"], "no AWS credentials are in the environment"),
+            (["DB_PASSWORD": "aws-sm://prod/db#password"], "no AWS credentials were found"),
             (["DB_PASSWORD": "gcp-sm://projects/p/secrets"], "DB_PASSWORD: gcp-sm://projects/p/secrets is not"),
         ]
         for (values, message) in cases {
