@@ -21,7 +21,13 @@ struct PrefetchWindow: Sendable {
         return Int(min(1000, max(Double(concurrency), covered.rounded(.up))))
     }
 
-    mutating func claimTook(_ duration: Duration) { roundTrip = Self.average(roundTrip, duration.seconds) }
+    /// A claim's round trip. One far slower than usual (a reconnect after an outage) counts as three
+    /// times the average at most: an outlier must not make the worker hoard hundreds of jobs a kill
+    /// would then send back to the queue.
+    mutating func claimTook(_ duration: Duration) {
+        let sample = roundTrip.map { min(duration.seconds, 3 * $0) } ?? duration.seconds
+        roundTrip = Self.average(roundTrip, sample)
+    }
 
     /// The mean job duration since the last claim.
     mutating func jobsTook(_ mean: Double) { job = Self.average(job, mean) }

@@ -175,16 +175,26 @@ public struct Worker: Sendable {
     private func writeResults(_ results: ResultBuffer, running: RunningJobs) async {
         let worker = configuration.workerID
         while let batch = await results.next() {
-            let recorded: Set<Int64>
-            do {
-                recorded = try await Task { try await call("recording results") { try await queue.complete(batch, worker: worker) } }.value
-            } catch let error as TaskShimError where error.status == .dataError {
-                // A result the database refuses (jsonb has no \u0000) must not sink its batch: one by one,
-                // and a refused one fails its job instead of leaving it to run again forever.
-                recorded = await writeOneByOne(batch, refusal: error)
-            } catch {
-                logger.error("could not record results; their jobs' leases will run out and they will run again",
-                             metadata: ["jobs": .stringConvertible(batch.count), "error": .string("\(error)")])
+            var recorded: Set<Int64>?
+            // A database that is restarting (its breaker open) gets a few more chances, the leases kept
+            // meanwhile: a finished job should not run again for a blip.
+            for round in 1...5 where recorded == nil {
+                do {
+                    recorded = try await Task { try await call("recording results") { try await queue.complete(batch, worker: worker) } }.value
+                } catch let error as TaskShimError where error.status == .dataError {
+                    // A result the database refuses (jsonb has no \u0000) must not sink its batch: one by one,
+                    // and a refused one fails its job instead of leaving it to run again forever.
+                    recorded = await writeOneByOne(batch, refusal: error)
+                } catch {
+                    if round == 5 {
+                        logger.error("could not record results; their jobs' leases will run out and they will run again",
+                                     metadata: ["jobs": .stringConvertible(batch.count), "error": .string("\(error)")])
+                        break
+                    }
+                    try? await Task.sleep(for: RetryPolicy(maxAttempts: 1, baseDelay: .seconds(1), maxDelay: .seconds(8)).delayCap(after: round))
+                }
+            }
+            guard let recorded else {
                 for entry in batch { running.forgetLease(entry.job.id) }
                 continue
             }

@@ -112,8 +112,8 @@ extension ProcessDrivingTests {
         let runs = executions.values.reduce(0) { $0 + $1.count }
         print("queue fault run on \(backend): \(jobs) jobs + \(poison) poison, \(kills) SIGKILLs, \(backend == .sqlite ? "no server" : "1 server crash"): \(runs) handler runs, "
               + "\(rerun) jobs run more than once, \(stats.completed) completed, \(stats.failed) failed")
-        // Reruns are the jobs in flight at a kill: 12 kills of workers holding at most a few dozen each.
-        #expect(rerun <= 12 * 40, "\(rerun) jobs ran more than once")
+        // Reruns are the jobs in flight at a kill or a crash (typically a few dozen): a sanity bound, not a target.
+        #expect(rerun <= jobs / 4, "\(rerun) jobs ran more than once")
     }
 }
 }

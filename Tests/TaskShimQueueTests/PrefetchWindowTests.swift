@@ -22,4 +22,13 @@ struct PrefetchWindowTests {
         window.jobsTook(0.000_020)
         #expect(window.size == 0)
     }
+
+    @Test func aSlowClaimAfterAnOutageDoesNotBalloonTheWindow() {
+        var window = PrefetchWindow(concurrency: 4, fixed: nil)
+        window.claimTook(.milliseconds(1))
+        window.jobsTook(0.005)
+        let steady = window.size
+        window.claimTook(.seconds(2))  // the first claim after the database came back
+        #expect(window.size <= steady * 2, "\(steady) -> \(window.size)")
+    }
 }
