@@ -63,7 +63,7 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The newest jobs, one per line.")
         @OptionGroup var target: Target
         @Option(name: .long, help: ArgumentHelp("Only jobs with this status: queued, retry, running, completed, failed.", valueName: "status"))
-        var status: JobStatusArgument?
+        var status: Choice<JobStatus>?
         @Option(name: .long, help: "How many at most.") var limit = 20
         @Flag(name: .long, help: "JSON lines (every field) instead of a table.") var json = false
 
@@ -73,7 +73,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await target.with { jobs, io in
-                let records = try await jobs.list(queue: target.queueName, status: status?.status, limit: limit)
+                let records = try await jobs.list(queue: target.queueName, status: status?.value, limit: limit)
                 if json {
                     for record in records { io.standardOutput.write(line: record.jsonLine) }
                     return
@@ -133,32 +133,23 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete finished (completed and failed) jobs.")
         @OptionGroup var target: Target
         @Option(name: .long, help: ArgumentHelp("Only completed or only failed jobs.", valueName: "status"))
-        var status: JobStatusArgument?
+        var status: Choice<JobStatus>?
         @Option(name: .long, help: ArgumentHelp("Only jobs finished longer ago than this: 30m, 12h, 7d.", valueName: "age"))
         var olderThan: String
 
         func validate() throws {
             guard Duration(parsing: olderThan) != nil else { throw ValidationError("--older-than takes an age such as 30m, 12h or 7d.") }
-            if let status, !status.status.isFinished { throw ValidationError("--status must be completed or failed: only finished jobs are purged.") }
+            if let status, !status.value.isFinished { throw ValidationError("--status must be completed or failed: only finished jobs are purged.") }
         }
 
         func run() async throws {
             let age = Duration(parsing: olderThan) ?? .zero
             try await target.with { jobs, io in
-                let deleted = try await jobs.purge(queue: target.queueName, status: status?.status, before: Date().addingTimeInterval(-age.seconds))
+                let deleted = try await jobs.purge(queue: target.queueName, status: status?.value, before: Date().addingTimeInterval(-age.seconds))
                 io.standardOutput.write(line: "\(deleted) job\(deleted == 1 ? "" : "s") deleted")
             }
         }
     }
-}
-
-struct JobStatusArgument: ExpressibleByArgument {
-    var status: JobStatus
-    init?(argument: String) {
-        guard let status = JobStatus(rawValue: argument.lowercased()) else { return nil }
-        self.status = status
-    }
-    static var allValueStrings: [String] { JobStatus.allCases.map(\.rawValue) }
 }
 
 extension JobRecord {

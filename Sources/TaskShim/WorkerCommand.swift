@@ -160,7 +160,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     var retryDelay: Int = 30
 
     @Option(name: .long, help: ArgumentHelp("How the retry delay grows: linear or exponential.", valueName: "kind"))
-    var backoff: JobBackoffArgument = JobBackoffArgument(backoff: .linear)
+    var backoff = Choice(JobBackoff.linear)
 
     @Option(name: .long, help: "Higher runs first.")
     var priority: Int = 0
@@ -184,7 +184,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             do {
                 try await jobQueue.migrate()
                 let job = NewJob(queue: queueName, type: type, payload: Data(payload.utf8), delaySeconds: delay, maxAttempts: maxAttempts,
-                                 retryDelaySeconds: retryDelay, backoff: backoff.backoff, priority: priority, uniqueKey: uniqueKey)
+                                 retryDelaySeconds: retryDelay, backoff: backoff.value, priority: priority, uniqueKey: uniqueKey)
                 if let payloads {
                     var added = 0
                     var start = 0
@@ -232,17 +232,6 @@ extension EnqueueCommand {
         }
         return payloads
     }
-}
-
-struct JobBackoffArgument: ExpressibleByArgument {
-    var backoff: JobBackoff
-    init(backoff: JobBackoff) { self.backoff = backoff }
-    init?(argument: String) {
-        guard let backoff = JobBackoff(rawValue: argument.lowercased()) else { return nil }
-        self.backoff = backoff
-    }
-    static var allValueStrings: [String] { JobBackoff.allCases.map(\.rawValue) }
-    var defaultValueDescription: String { backoff.rawValue }
 }
 
 /// The queue a `--queue` URL (or the environment) names.

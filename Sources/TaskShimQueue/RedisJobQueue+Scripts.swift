@@ -252,7 +252,7 @@ extension RedisJobQueue {
         return out
         """
 
-    /// ARGV: queue ('' for all), status ('' for any), limit. The newest jobs' ids (each hash is read after).
+    /// ARGV: queue ('' for all), status ('' for any), limit. The newest jobs: [id, HGETALL of its hash] each.
     static let list = prelude + """
         local queues = queues_of(ARGV[1])
         local status, limit = ARGV[2], tonumber(ARGV[3])
@@ -271,7 +271,7 @@ extension RedisJobQueue {
         end
         table.sort(ids, function(a, b) return a > b end)
         local out = {}
-        for i = 1, math.min(limit, #ids) do out[i] = tostring(ids[i]) end
+        for i = 1, math.min(limit, #ids) do out[i] = {tostring(ids[i]), redis.call('HGETALL', jk(ids[i]))} end
         return out
         """
 

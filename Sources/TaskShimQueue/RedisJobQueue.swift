@@ -175,9 +175,21 @@ public final class RedisJobQueue: JobQueue {
     // MARK: Operations
 
     public func job(_ id: Int64) async throws -> JobRecord? {
-        let fields = try await pool.using { connection in
-            try await connection.command(["HGETALL", "taskshim:job:\(id)"]).array?.map { $0.string ?? "" } ?? []
+        let reply = try await pool.using { try await $0.command(["HGETALL", "taskshim:job:\(id)"]) }
+        return Self.record(id, reply)
+    }
+
+    public func list(queue: String?, status: JobStatus?, limit: Int) async throws -> [JobRecord] {
+        let entries = try await run("list", [queue ?? "", status?.rawValue ?? "", String(limit)]).array ?? []
+        return entries.compactMap { entry in
+            guard let pair = entry.array, pair.count == 2, let id = pair[0].string.flatMap({ Int64($0) }) else { return nil }
+            return Self.record(id, pair[1])
         }
+    }
+
+    /// A job from its hash's `HGETALL` reply; nil when the hash is gone or incomplete.
+    private static func record(_ id: Int64, _ reply: RedisReply) -> JobRecord? {
+        let fields = reply.array?.map { $0.string ?? "" } ?? []
         var hash: [String: String] = [:]
         var index = 0
         while index + 1 < fields.count {
@@ -193,15 +205,6 @@ public final class RedisJobQueue: JobQueue {
                          maxAttempts: hash["max"].flatMap { Int($0) } ?? 0, priority: hash["priority"].flatMap { Int($0) } ?? 0,
                          uniqueKey: hash["unique"], workerID: hash["worker"], createdAt: date("created"), availableAt: date("available"),
                          startedAt: date("started"), finishedAt: date("finished"))
-    }
-
-    public func list(queue: String?, status: JobStatus?, limit: Int) async throws -> [JobRecord] {
-        let ids = try await run("list", [queue ?? "", status?.rawValue ?? "", String(limit)]).array?.compactMap { $0.string.flatMap { Int64($0) } } ?? []
-        var records: [JobRecord] = []
-        for id in ids {
-            if let record = try await job(id) { records.append(record) }
-        }
-        return records
     }
 
     public func retry(id: Int64?, queue: String?) async throws -> Int {
