@@ -1,7 +1,12 @@
 """Helpers the benchmark scripts beside this file share."""
+import os
 import socket
+import subprocess
 import sys
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def log(message):
@@ -24,3 +29,15 @@ def wait_port(port, timeout=60):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def build_runtime():
+    """$RUNTIME, else the static release binary, built (incrementally) into .build-static first."""
+    if os.environ.get("RUNTIME"):
+        return Path(os.environ["RUNTIME"])
+    command = ["swift", "build", "-c", "release", "--product", "runtime", "--static-swift-stdlib",
+               "--scratch-path", str(ROOT / ".build-static")]
+    log("building the release binary: " + " ".join(command[:7]))
+    if subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL).returncode != 0:
+        raise SystemExit("the runtime build failed")
+    return ROOT / ".build-static" / "release" / "runtime"

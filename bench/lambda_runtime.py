@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import free_port, log, wait_port
+from benchlib import build_runtime, free_port, log, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = Path(tempfile.mkdtemp(prefix="taskshim-bench-lambda-"))
@@ -160,17 +160,6 @@ def measure(program, invocations, cold_runs):
                 "p99": latencies[int(len(latencies) * 0.99) - 1], "cold": statistics.median(colds), "rss": max(rss)}
     finally:
         emulator.stop()
-
-
-def build_runtime():
-    if os.environ.get("RUNTIME"):
-        return Path(os.environ["RUNTIME"])
-    command = ["swift", "build", "-c", "release", "--product", "runtime", "--static-swift-stdlib",
-               "--scratch-path", str(ROOT / ".build-static")]
-    log("building the release binary: " + " ".join(command[:7]))
-    if subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL).returncode != 0:
-        raise SystemExit("the runtime build failed")
-    return ROOT / ".build-static" / "release" / "runtime"
 
 
 def build_floor():

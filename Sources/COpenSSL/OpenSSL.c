@@ -12,6 +12,20 @@ TASKSHIM_LAZY(crypto, unsigned char *, HMAC,
                unsigned int *md_len),
               (evp_md, key, key_len, d, n, md, md_len))
 
+/* RS256 signatures (Google service-account JWTs). */
+TASKSHIM_LAZY(crypto, BIO *, BIO_new_mem_buf, (const void *buf, int len), (buf, len))
+TASKSHIM_LAZY(crypto, int, BIO_free, (BIO *a), (a))
+TASKSHIM_LAZY(crypto, EVP_PKEY *, PEM_read_bio_PrivateKey, (BIO *bp, EVP_PKEY **x, pem_password_cb *cb, void *u), (bp, x, cb, u))
+TASKSHIM_LAZY_VOID(crypto, EVP_PKEY_free, (EVP_PKEY *pkey), (pkey))
+TASKSHIM_LAZY(crypto, int, EVP_PKEY_get_base_id, (const EVP_PKEY *pkey), (pkey))
+TASKSHIM_LAZY(crypto, EVP_MD_CTX *, EVP_MD_CTX_new, (void), ())
+TASKSHIM_LAZY_VOID(crypto, EVP_MD_CTX_free, (EVP_MD_CTX *ctx), (ctx))
+TASKSHIM_LAZY(crypto, int, EVP_DigestSignInit,
+              (EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e, EVP_PKEY *pkey), (ctx, pctx, type, e, pkey))
+TASKSHIM_LAZY(crypto, int, EVP_DigestSign,
+              (EVP_MD_CTX *ctx, unsigned char *sigret, size_t *siglen, const unsigned char *tbs, size_t tbslen),
+              (ctx, sigret, siglen, tbs, tbslen))
+
 TASKSHIM_LAZY(crypto, unsigned long, ERR_get_error, (void), ())
 TASKSHIM_LAZY_VOID(crypto, ERR_clear_error, (void), ())
 TASKSHIM_LAZY_VOID(crypto, ERR_error_string_n, (unsigned long e, char *buf, size_t len), (e, buf, len))

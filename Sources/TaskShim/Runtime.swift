@@ -101,7 +101,9 @@ extension Runtime {
         var resolved = io
         do throws(TaskShimError) {
             let timeout = try io.environment.double("TASKSHIM_SECRETS_TIMEOUT", default: 5, in: 0.1...300)
-            resolved.environment = try await SecretResolver(timeout: .milliseconds(Int64(timeout * 1000))).resolve(io.environment)
+            let concurrency = try io.environment.int("TASKSHIM_SECRETS_CONCURRENCY", default: 16, in: 1...64)
+            resolved.environment = try await SecretResolver(timeout: .milliseconds(Int64(timeout * 1000)), concurrency: concurrency)
+                .resolve(io.environment)
             return (resolved, 0)
         } catch {
             let redactor = Redactor()

@@ -83,8 +83,11 @@ public final class HTTPClient: @unchecked Sendable {
         for (name, value) in request.headers {
             headerList = curl_slist_append(headerList, "\(name): \(value)")
         }
-        if !request.headers.contains(where: { $0.0.lowercased() == "expect" }) {
-            headerList = curl_slist_append(headerList, "Expect:")  // no 100-continue round trip
+        // No 100-continue round trip. Not on a SigV4-signed request: libcurl (7.88) signs the removed
+        // header as `expect` with an empty value, a signature AWS then refuses. Signed bodies are small,
+        // far below the 1 MiB at which libcurl would ask to continue.
+        if request.awsSignature == nil, !request.headers.contains(where: { $0.0.lowercased() == "expect" }) {
+            headerList = curl_slist_append(headerList, "Expect:")
         }
 
         let result: CURLcode = withExtendedLifetime(sink) {

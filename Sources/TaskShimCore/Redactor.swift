@@ -45,14 +45,17 @@ public final class Redactor: Sendable {
         // Runs for every metadata key of every log line: bytes, not `String.contains`, which builds a
         // search table per call.
         let upper = name.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
-        if upper.hasSuffix(Self.providerSuffix) { return false }  // SECRETS_PROVIDER names a backend, not a secret
+        // Names about a secret, not holding one: SECRETS_PROVIDER (a backend), TELEMETRY_SECRETS_ID (an id),
+        // AWS_WEB_IDENTITY_TOKEN_FILE and GOOGLE_APPLICATION_CREDENTIALS (paths).
+        if Self.aboutSecretSuffixes.contains(where: { upper.hasSuffix($0) }) || upper.elementsEqual(Self.googleCredentials) { return false }
         if Self.secretMarkers.contains(where: { upper.containsBytes($0) }) { return true }
         return upper.hasSuffix(Array("_KEY".utf8)) || upper.elementsEqual("KEY".utf8)
     }
 
-    private static let providerSuffix = Array("_PROVIDER".utf8)
+    private static let aboutSecretSuffixes = ["_PROVIDER", "_FILE", "_SECRET_ID", "_SECRETS_ID"].map { Array($0.utf8) }
+    private static let googleCredentials = Array("GOOGLE_APPLICATION_CREDENTIALS".utf8)
     private static let secretMarkers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY",
-                                        "ACCESS_KEY", "CREDENTIAL", "AUTHORIZATION", "SESSION_KEY"].map { Array($0.utf8) }
+                                        "ACCESS_KEY", "CREDENTIAL", "AUTHORIZATION", "SESSION_KEY", "IDENTITY_HEADER"].map { Array($0.utf8) }
 
     /// The password of a `scheme://user:password@host` URL, if the string is one.
     static func urlPassword(in value: String) -> String? {

@@ -22,17 +22,17 @@ public struct EnvironmentSecrets: SecretsProvider {
     }
 }
 
-/// The secrets provider `SECRETS_PROVIDER` names.
+/// The secrets provider `SECRETS_PROVIDER` names. Cloud secrets (`aws`, `gcp`, `azure`: the seeds'
+/// secret ids, and secret references) are resolved into the environment at start-up, before any
+/// command runs, so every provider reads the resolved environment here.
 public enum SecretsProviders {
-    /// `env` (or unset) reads environment variables. The seeds' `aws`, `gcp` and `azure` are refused with
-    /// a configuration error until their providers exist, rather than silently reading the environment.
+    public static let names = ["env", "aws", "gcp", "azure"]
+
     public static func make(environment: Environment, redactor: Redactor) throws(TaskShimError) -> any SecretsProvider {
-        switch environment["SECRETS_PROVIDER"]?.lowercased() {
-        case nil, "env":
-            return EnvironmentSecrets(environment: environment, redactor: redactor)
-        case let other?:
-            throw .configuration("SECRETS_PROVIDER=\(other) is not available in this version of runtime.",
-                                 hint: "Use SECRETS_PROVIDER=env (the default) and pass secrets as environment variables.")
+        let name = environment["SECRETS_PROVIDER"]?.lowercased() ?? "env"
+        guard names.contains(name) else {
+            throw .configuration("SECRETS_PROVIDER=\(name) is not a secrets provider.", hint: "Use env (the default), aws, gcp or azure.")
         }
+        return EnvironmentSecrets(environment: environment, redactor: redactor)
     }
 }

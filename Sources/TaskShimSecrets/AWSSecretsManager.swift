@@ -3,14 +3,25 @@ import TaskShimClients
 import TaskShimCore
 
 /// AWS Secrets Manager's `GetSecretValue`, signed with SigV4 by libcurl: no SDK. Credentials from
-/// ``AWSCredentials``; the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the ARN); the endpoint from
+/// ``AWSCredentialProvider``; the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`, or the ARN); the endpoint from
 /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` or `AWS_ENDPOINT_URL` when set (as the AWS SDKs read them).
-struct AWSSecretsManager {
+struct AWSSecretsManager: Sendable {
     let environment: Environment
+    let credentials: CredentialCache<AWSCredentials>
+
+    init(environment: Environment) {
+        self.environment = environment
+        credentials = AWSCredentialProvider.cache(environment)
+    }
 
     func secretString(_ secretID: String, for name: String) async throws(TaskShimError) -> String {
-        let credentials = try await AWSCredentials.resolve(environment, for: "\(name) refers to aws-sm://\(secretID)")
-        let (accessKey, secretKey) = (credentials.accessKeyID, credentials.secretAccessKey)
+        // Credentials from the environment are configured: fetching them again would give the same.
+        try await credentials.using(for: "\(name) refers to aws-sm://\(secretID)", mayChange: { $0.source != "the environment" }) { credentials throws(TaskShimError) in
+            try await secretString(secretID, for: name, with: credentials)
+        }
+    }
+
+    private func secretString(_ secretID: String, for name: String, with credentials: AWSCredentials) async throws(TaskShimError) -> String {
         // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME
         let arnRegion = secretID.hasPrefix("arn:") ? secretID.split(separator: ":", omittingEmptySubsequences: false).dropFirst(3).first.map(String.init) : nil
         guard let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? arnRegion else {
@@ -24,25 +35,24 @@ struct AWSSecretsManager {
         body.add("SecretId", secretID)
         let request = HTTPRequest(method: "POST", url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/", headers: headers,
                                   body: Data(body.string.utf8),
-                                  awsSignature: AWSSignature(region: region, service: "secretsmanager", accessKeyID: accessKey, secretAccessKey: secretKey))
-        let response: HTTPResponse
-        do {
-            response = try await HTTPClient(options: .init(connectTimeout: .seconds(3), requestTimeout: .seconds(10),
-                                                           caFile: environment["TASKSHIM_CA_FILE"])).send(request)
-        } catch {
-            throw .wrapping(error)
-        }
+                                  awsSignature: AWSSignature(region: region, service: "secretsmanager",
+                                                             accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey))
+        let response = try await CloudHTTP.send(request, "\(name) refers to aws-sm://\(secretID), and Secrets Manager (\(endpoint))", environment: environment)
         let answer = JSONValue.parse(response.body)?.object
         guard response.status == 200 else {
-            // The error type, e.g. "com.amazonaws...#ResourceNotFoundException" or "ResourceNotFoundException".
-            let type = (answer?["__type"]?.string ?? "").split(separator: "#").last.map(String.init) ?? ""
-            let message = answer?["message"]?.string ?? answer?["Message"]?.string ?? ""
+            // The error type: JSON's "__type" ("com.amazonaws...#ResourceNotFoundException"), or XML's <Code>
+            // for errors raised before the service (signature and token checks).
+            let text = String(decoding: response.body, as: UTF8.self)
+            let type = (answer?["__type"]?.string ?? CloudHTTP.xmlValue("Code", in: text) ?? "").split(separator: "#").last.map(String.init) ?? ""
+            let message = answer?["message"]?.string ?? answer?["Message"]?.string ?? CloudHTTP.xmlValue("Message", in: text) ?? ""
             let what = "\(name) refers to aws-sm://\(secretID), and Secrets Manager answered \(response.status) \(type): \(message)"
             switch type {
             case "ResourceNotFoundException":
                 throw .configuration(what, hint: "Check the secret's name or ARN and the region (\(region)).")
-            case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
-                throw TaskShimError(.noPermission, what, hint: "Check the credentials and that the role may call secretsmanager:GetSecretValue on it.")
+            case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
+                 "SignatureDoesNotMatch", "ExpiredTokenException", "ExpiredToken":
+                throw TaskShimError(.noPermission, what + " (credentials from \(credentials.source))",
+                                    hint: "Check the credentials and that the role may call secretsmanager:GetSecretValue on it.")
             default:
                 throw response.status >= 500 || response.status == 429 ? .temporary(what) : .configuration(what)
             }

@@ -25,10 +25,18 @@ public struct SecretReference: Sendable, Equatable, CustomStringConvertible {
     /// The JSON field to take from the secret, when the reference ends with `#key`.
     public var jsonKey: String?
 
+    /// A `SECRETS_PROVIDER` secret id's reference: its value may be a JSON object holding the value.
+    var bundle = false
+
     public init(source: Source, locator: String, jsonKey: String? = nil) {
         self.source = source
         self.locator = locator
         self.jsonKey = jsonKey
+    }
+
+    init(source: Source, locator: String, bundle: Bool) {
+        self.init(source: source, locator: locator)
+        self.bundle = bundle
     }
 
     /// The reference `text` is, nil when it is not one (no secret scheme: an ordinary value); throws

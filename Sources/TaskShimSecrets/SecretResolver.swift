@@ -9,15 +9,21 @@ import TaskShimCore
 public struct SecretResolver: Sendable {
     /// The most all references together may take (`TASKSHIM_SECRETS_TIMEOUT`).
     public var timeout: Duration
+    /// How many references are read at once (`TASKSHIM_SECRETS_CONCURRENCY`; 1 reads them one by one).
+    public var concurrency: Int
 
-    public init(timeout: Duration = .seconds(5)) {
+    public init(timeout: Duration = .seconds(5), concurrency: Int = 16) {
         self.timeout = timeout
+        self.concurrency = max(1, concurrency)
     }
 
     /// Variables where `file:` is a SQLite database URL, not a reference (use `NAME_FILE` there).
     static let databaseURLs: Set<String> = ["DATABASE_URL", "TASKSHIM_QUEUE_URL"]
     /// Variables `NAME_FILE` may fill besides secret-looking ones.
     static let fileFilled: Set<String> = ["DATABASE_URL", "TASKSHIM_QUEUE_URL", "REDIS_URL", "SPLUNK_HEC_URL", "AUDIT_WEBHOOK_URL"]
+    /// Platform variables whose `_FILE` is their own: the platforms' SDKs read these files, and so does runtime.
+    static let platformFiles: Set<String> = ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE"]
     /// A secret larger than this is refused (a mistaken path such as a log file).
     static let maximumBytes = 1 << 20
 
@@ -32,7 +38,10 @@ public struct SecretResolver: Sendable {
                 throw .configuration("\(name): \(error.message)", hint: error.hint)
             }
         }
-        for (name, path) in environment.values where name.hasSuffix("_FILE") && path.hasPrefix("/") {
+        for (name, reference) in try providerReferences(in: environment) where found[name] == nil {
+            found[name] = reference
+        }
+        for (name, path) in environment.values where name.hasSuffix("_FILE") && path.hasPrefix("/") && !platformFiles.contains(name) {
             let base = String(name.dropLast(5))
             guard !base.isEmpty, environment[base] == nil, Redactor.isSecretName(base) || fileFilled.contains(base) else { continue }
             found[base] = SecretReference(source: .file, locator: path)
@@ -40,17 +49,70 @@ public struct SecretResolver: Sendable {
         return found
     }
 
+    /// The seeds' secret ids, read when `SECRETS_PROVIDER` is `aws`, `gcp` or `azure`: the secret
+    /// `TELEMETRY_SECRETS_ID` names fills `TELEMETRY_API_KEY`, and `DATABASE_SECRET_ID`'s fills
+    /// `DATABASE_URL`, each when unset. Such a secret may be the value itself or a JSON object
+    /// (``SecretResolver/value(_:for:)``).
+    static let providerIDs = [("TELEMETRY_SECRETS_ID", "TELEMETRY_API_KEY"), ("DATABASE_SECRET_ID", "DATABASE_URL")]
+
+    static func providerReferences(in environment: Environment) throws(TaskShimError) -> [String: SecretReference] {
+        let provider = environment["SECRETS_PROVIDER"]?.lowercased() ?? "env"
+        guard provider != "env" else { return [:] }
+        var found: [String: SecretReference] = [:]
+        for (idName, target) in providerIDs where environment[target] == nil {
+            guard let id = environment[idName], !id.isEmpty else { continue }
+            let locator: String
+            switch provider {
+            case "aws":
+                locator = id
+            case "gcp":
+                if id.hasPrefix("projects/") {
+                    locator = id.contains("/versions/") ? id : id + "/versions/latest"
+                } else {
+                    guard let project = environment["GOOGLE_CLOUD_PROJECT"] ?? environment["GCLOUD_PROJECT"] ?? environment["GCP_PROJECT"] else {
+                        throw .configuration("\(idName)=\(id) names a Secret Manager secret, but not its project.",
+                                             hint: "Set GOOGLE_CLOUD_PROJECT, or write projects/PROJECT/secrets/\(id).")
+                    }
+                    locator = "projects/\(project)/secrets/\(id)/versions/latest"
+                }
+            case "azure":
+                guard let vault = environment["AZURE_KEYVAULT_URL"].map(vaultHost) ?? environment["AZURE_KEY_VAULT_NAME"] else {
+                    throw .configuration("\(idName)=\(id) names a Key Vault secret, but not its vault.",
+                                         hint: "Set AZURE_KEYVAULT_URL (https://NAME.vault.azure.net/) or AZURE_KEY_VAULT_NAME.")
+                }
+                locator = vault + "/" + id
+            default:
+                throw .configuration("SECRETS_PROVIDER=\(provider) is not a secrets provider.", hint: "Use env (the default), aws, gcp or azure.")
+            }
+            let source: SecretReference.Source = provider == "aws" ? .awsSecretsManager : provider == "gcp" ? .gcpSecretManager : .azureKeyVault
+            found[target] = SecretReference(source: source, locator: locator, bundle: true)
+        }
+        return found
+    }
+
+    /// `https://NAME.vault.azure.net/` → `NAME.vault.azure.net`.
+    static func vaultHost(_ url: String) -> String {
+        var host = url
+        if let scheme = host.firstRange(of: "://") { host = String(host[scheme.upperBound...]) }
+        return String(host.prefix { $0 != "/" })
+    }
+
     /// `environment` with its references resolved; unchanged (and nothing read) when it has none.
     public func resolve(_ environment: Environment) async throws(TaskShimError) -> Environment {
         let references = try Self.references(in: environment)
         guard !references.isEmpty else { return environment }
         let limit = timeout
+        let concurrency = concurrency
+        let clients = SecretClients(environment: environment)
         let values: [String: String]
         do {
             values = try await withThrowingTaskGroup(of: (String, String)?.self) { group in
-                for (name, reference) in references {
-                    group.addTask { (name, try await Self.fetch(reference, for: name, in: environment)) }
+                var waiting = references.sorted { $0.key < $1.key }[...]
+                func startNext() {
+                    guard let (name, reference) = waiting.popFirst() else { return }
+                    group.addTask { (name, try await Self.fetch(reference, for: name, in: environment, clients: clients)) }
                 }
+                for _ in 0..<concurrency { startNext() }
                 group.addTask {
                     try await Task.sleep(for: limit)
                     throw TaskShimError.temporary("Resolving \(references.count) secret reference(s) took longer than \(limit.seconds) s.",
@@ -58,7 +120,10 @@ public struct SecretResolver: Sendable {
                 }
                 var values: [String: String] = [:]
                 while values.count < references.count, let result = try await group.next() {
-                    if let (name, value) = result { values[name] = value }
+                    if let (name, value) = result {
+                        values[name] = value
+                        startNext()
+                    }
                 }
                 group.cancelAll()
                 return values
@@ -74,7 +139,8 @@ public struct SecretResolver: Sendable {
         return resolved
     }
 
-    static func fetch(_ reference: SecretReference, for name: String, in environment: Environment) async throws(TaskShimError) -> String {
+    static func fetch(_ reference: SecretReference, for name: String, in environment: Environment,
+                      clients: SecretClients) async throws(TaskShimError) -> String {
         let raw: String
         switch reference.source {
         case .environment:
@@ -85,11 +151,14 @@ public struct SecretResolver: Sendable {
         case .file:
             raw = try readFile(reference.locator, for: name)
         case .awsSecretsManager:
-            raw = try await AWSSecretsManager(environment: environment).secretString(reference.locator, for: name)
-        case .gcpSecretManager, .azureKeyVault:
-            throw .configuration("\(name) refers to \(reference), and this version of runtime cannot read \(reference.source.rawValue):// secrets yet.",
-                                 hint: "Use env:// or file:// references (or NAME_FILE) until the cloud secrets providers land.")
+            raw = try await clients.aws.secretString(reference.locator, for: name)
+        case .gcpSecretManager:
+            raw = try await clients.gcp.secretString(reference.locator, for: name)
+        case .azureKeyVault:
+            let parts = reference.locator.split(separator: "/", maxSplits: 1)
+            raw = try await clients.azure.secretString(vault: String(parts[0]), name: String(parts[1]), for: name)
         }
+        if reference.bundle { return try bundled(raw, for: name, from: reference) }
         guard let key = reference.jsonKey else { return raw }
         guard let object = JSONValue.parse(Data(raw.utf8))?.object else {
             throw .configuration("\(name) asks for the field \(key) of \(reference.description.split(separator: "#")[0]), which is not a JSON object.",
@@ -103,6 +172,40 @@ public struct SecretResolver: Sendable {
             throw .configuration("\(name) asks for the field \(key) of \(reference.description.split(separator: "#")[0]), which has no such text field.",
                                  hint: "Its fields are: \(object.keys.sorted().joined(separator: ", ")).")
         }
+    }
+
+    /// A provider id's secret: the value itself, or a JSON object holding it. For `DATABASE_URL` the
+    /// object may hold `url`, or be an RDS-style secret (`username`, `password`, `host`, `port`,
+    /// `dbname`, `engine`) the URL is built from; for another name, the field of that name (or
+    /// `api_key`, `apiKey`, `key`).
+    static func bundled(_ raw: String, for name: String, from reference: SecretReference) throws(TaskShimError) -> String {
+        guard raw.hasPrefix("{"), let object = JSONValue.parse(Data(raw.utf8))?.object else { return raw }
+        func text(_ key: String) -> String? {
+            switch object[key] {
+            case .string(let value)?: value
+            case .number(let value)?: JSONLine.number(value)
+            default: nil
+            }
+        }
+        if name == "DATABASE_URL" {
+            if let url = text("url") ?? text("DATABASE_URL") { return url }
+            guard let user = text("username"), let password = text("password"), let host = text("host") else {
+                throw .configuration("DATABASE_URL comes from \(reference), a JSON object with neither url nor username, password and host.",
+                                     hint: "Store the URL as the secret, or as its url field, or use an RDS database secret.")
+            }
+            let engine = text("engine") ?? "postgres"
+            guard engine.hasPrefix("postgres") else {
+                throw .configuration("DATABASE_URL comes from \(reference), a secret for a \(engine) database: runtime speaks PostgreSQL.")
+            }
+            let port = text("port").map { ":" + $0 } ?? ""
+            let database = text("dbname").map { "/" + CloudHTTP.percentEncoded($0) } ?? ""
+            return "postgresql://\(CloudHTTP.percentEncoded(user)):\(CloudHTTP.percentEncoded(password))@\(host)\(port)\(database)"
+        }
+        for key in [name, "api_key", "apiKey", "key"] {
+            if let value = text(key) { return value }
+        }
+        throw .configuration("\(name) comes from \(reference), a JSON object without a field \(name), api_key, apiKey or key.",
+                             hint: "Its fields are: \(object.keys.sorted().joined(separator: ", ")).")
     }
 
     private static func readFile(_ path: String, for name: String) throws(TaskShimError) -> String {

@@ -42,7 +42,8 @@ extension ProcessDrivingTests {
                 "\(missing.stderr)")
         // No credentials: 78, saying which variables.
         let anonymous = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats"],
-                                                  environment: ["TASKSHIM_QUEUE_URL": "aws-sm://prod/queue#url", "AWS_REGION": "eu-west-1"])
+                                                  environment: ["TASKSHIM_QUEUE_URL": "aws-sm://prod/queue#url", "AWS_REGION": "eu-west-1",
+                                                                "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"])
         #expect(anonymous.status == 78 && anonymous.stderr.contains("no AWS credentials were found"), "\(anonymous.stderr)")
     }
 
@@ -84,8 +85,10 @@ extension ProcessDrivingTests {
         let missing = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "stats"],
                                                 environment: ["TASKSHIM_QUEUE_URL": "file:///run/secrets/nope", "REDIS_URL": "env://NOT_SET"])
         #expect(missing.status == 78 && missing.stderr.contains("REDIS_URL refers to env://NOT_SET, which is not set"), "\(missing.stderr)")
-        let cloud = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["exec", "echo"], environment: ["TELEMETRY_API_KEY": "gcp-sm://projects/p/secrets/s/versions/1"])
-        #expect(cloud.status == 78 && cloud.stderr.contains("cannot read gcp-sm:// secrets yet"), "\(cloud.stderr)")
+        let cloud = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["exec", "echo"],
+                                              environment: ["TELEMETRY_API_KEY": "gcp-sm://projects/p/secrets/s/versions/1",
+                                                            "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"])
+        #expect(cloud.status == 78 && cloud.stderr.contains("GOOGLE_APPLICATION_CREDENTIALS=/nonexistent/key.json cannot be read"), "\(cloud.stderr)")
         // --help reads no secret.
         let help = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["jobs", "--help"], environment: ["REDIS_URL": "env://NOT_SET"])
         #expect(help.status == 0)

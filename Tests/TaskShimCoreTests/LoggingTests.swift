@@ -123,10 +123,11 @@ struct RedactorTests {
 
     @Test func secretNamesAreRecognised() {
         for name in ["TELEMETRY_API_KEY", "SPLUNK_HEC_TOKEN", "PGPASSWORD", "aws_secret_access_key", "Authorization",
-                     "key", "x_Key", "my.password.file"] {
+                     "key", "x_Key", "my.password.file", "IDENTITY_HEADER", "DB_PASSWORD_FILE_CONTENTS"] {
             #expect(Redactor.isSecretName(name))
         }
-        for name in ["STREAM_NAME", "DATABASE_URL", "LOG_LEVEL", "KEYBOARD", "SECRETS_PROVIDER", "", "K", "_KE"] {
+        for name in ["STREAM_NAME", "DATABASE_URL", "LOG_LEVEL", "KEYBOARD", "SECRETS_PROVIDER", "", "K", "_KE",
+                     "TELEMETRY_SECRETS_ID", "DATABASE_SECRET_ID", "DB_PASSWORD_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "GOOGLE_APPLICATION_CREDENTIALS"] {
             #expect(!Redactor.isSecretName(name))
         }
     }

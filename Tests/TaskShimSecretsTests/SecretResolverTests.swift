@@ -40,13 +40,14 @@ struct SecretResolverTests {
                                        "ALIAS": "env://PLAIN", "PLAIN": "value",
                                        "DATABASE_URL_FILE": directory.file("url"),
                                        "TASKSHIM_CA_FILE": directory.file("key"),   // a path setting, not a secret to fill TASKSHIM_CA with
+                                       "AWS_WEB_IDENTITY_TOKEN_FILE": directory.file("key"),  // the platform's own _FILE: read by its SDKs, and by runtime
                                        "LOG_LEVEL": "info"])
         let resolved = try await SecretResolver().resolve(environment)
         #expect(resolved["TELEMETRY_API_KEY"] == Canary.value, "one trailing newline dropped")
         #expect(resolved["DB_PASSWORD"] == "s3cret" && resolved["DB_PORT"] == "5432")
         #expect(resolved["ALIAS"] == "value")
         #expect(resolved["DATABASE_URL"] == "postgres://app:pw@db/app")
-        #expect(resolved["TASKSHIM_CA"] == nil && resolved["LOG_LEVEL"] == "info")
+        #expect(resolved["TASKSHIM_CA"] == nil && resolved["AWS_WEB_IDENTITY_TOKEN"] == nil && resolved["LOG_LEVEL"] == "info")
         #expect(resolved.secretNames == ["TELEMETRY_API_KEY", "DB_PASSWORD", "DB_PORT", "ALIAS", "DATABASE_URL"])
         // Marked secret: redacted even where the name does not say so.
         let redactor = Redactor()
@@ -68,8 +69,8 @@ struct SecretResolverTests {
             (["API_TOKEN": "file:///nonexistent/token"], "API_TOKEN refers to the file /nonexistent/token"),
             (["API_TOKEN": "env://MISSING"], "API_TOKEN refers to env://MISSING, which is not set"),
             (["DB_PASSWORD": "file://" + directory.file("db.json") + "#password"], "which has no such text field"),
-            (["DB_PASSWORD": "azure-kv://vault/db"], "cannot read azure-kv:// secrets yet"),
-            (["DB_PASSWORD": "aws-sm://prod/db#password"], "no AWS credentials were found"),
+            (["SECRETS_PROVIDER": "azure", "DATABASE_SECRET_ID": "db"], "DATABASE_SECRET_ID=db names a Key Vault secret, but not its vault"),
+            (["DB_PASSWORD": "aws-sm://prod/db#password", "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"], "no AWS credentials were found"),
             (["DB_PASSWORD": "gcp-sm://projects/p/secrets"], "DB_PASSWORD: gcp-sm://projects/p/secrets is not"),
         ]
         for (values, message) in cases {

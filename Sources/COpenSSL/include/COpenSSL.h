@@ -8,6 +8,8 @@
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>
 
 /* libcrypto is opened on first use (see CLibraryLoader.h). NULL when it loads, otherwise why not.
    Each function used is defined in OpenSSL.c; add one there before calling it. */

@@ -1,0 +1,119 @@
+import FoundationEssentials
+import TaskShimClients
+import TaskShimCore
+
+/// The HTTP calls the secrets providers make: bounded, with TLS verified (`TASKSHIM_CA_FILE` adds a CA),
+/// and errors that say which call failed.
+enum CloudHTTP {
+    /// Sends `request`; a transport failure is temporary (exit 75) and names `what` was called.
+    static func send(_ request: HTTPRequest, _ what: String, environment: Environment,
+                     connectTimeout: Duration = .seconds(3), requestTimeout: Duration = .seconds(10)) async throws(TaskShimError) -> HTTPResponse {
+        do {
+            return try await HTTPClient(options: .init(connectTimeout: connectTimeout, requestTimeout: requestTimeout,
+                                                       caFile: environment["TASKSHIM_CA_FILE"])).send(request)
+        } catch let error as TaskShimError where error.status == .configuration {
+            throw error
+        } catch {
+            throw .temporary("\(what) did not answer: \(error).")
+        }
+    }
+
+    /// A bearer-token GET to a Google or Azure API, its JSON object when it answers 200, else the error its
+    /// `{"error": {codeField: ..., "message": ...}}` body and status make (``failure(_:_:notFound:denied:)``).
+    static func bearerGet(_ url: String, token: AccessToken, service: String, codeField: String, purpose: String, environment: Environment,
+                          notFound: String, denied: String) async throws(TaskShimError) -> [String: JSONValue] {
+        let response = try await send(HTTPRequest(url: url, headers: [("Authorization", "Bearer " + token.token)]),
+                                      "\(purpose), and \(service)", environment: environment)
+        let answer = JSONValue.parse(response.body)?.object
+        guard response.status == 200, let answer else {
+            let error = answer?["error"]?.object
+            let status = response.status
+            let what = "\(purpose), and \(service) answered \(status) \(error?[codeField]?.string ?? ""): \(error?["message"]?.string ?? "")"
+            throw failure(status, what + (status == 401 || status == 403 ? " (token from \(token.source))" : ""), notFound: notFound, denied: denied)
+        }
+        return answer
+    }
+
+    /// The error for a secrets service's refusal by HTTP status: 404 is a configuration error (78),
+    /// 401 and 403 a refusal (77), 429 and 5xx temporary (75), anything else configuration.
+    static func failure(_ status: Int, _ what: String, notFound: String, denied: String) -> TaskShimError {
+        switch status {
+        case 404: .configuration(what, hint: notFound)
+        case 401, 403: TaskShimError(.noPermission, what, hint: denied)
+        case 429, 500...: .temporary(what)
+        default: .configuration(what)
+        }
+    }
+
+    /// `application/x-www-form-urlencoded` (and query strings): RFC 3986's unreserved characters kept,
+    /// every other byte percent-encoded.
+    static func form(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(percentEncoded($0.0))=\(percentEncoded($0.1))" }.joined(separator: "&")
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    /// The text of the first `<tag>...</tag>` in an AWS XML answer.
+    static func xmlValue(_ tag: String, in text: String) -> String? {
+        guard let start = text.firstRange(of: "<\(tag)>"), let end = text[start.upperBound...].firstRange(of: "</\(tag)>") else { return nil }
+        return String(text[start.upperBound..<end.lowerBound])
+    }
+
+    /// An RFC 3339 time (`2026-12-02T12:24:36Z`, with or without fractions or an offset), nil when it is not one.
+    static func timestamp(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard bytes.count >= 20, let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if bytes[index] == UInt8(ascii: ".") {
+            var scale = 0.1
+            index += 1
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                fraction += Double(bytes[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+        }
+        var offset = 0
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            guard let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6) else { return nil }
+            offset = (hours * 60 + minutes) * 60 * (bytes[index] == UInt8(ascii: "+") ? 1 : -1)
+        } else if bytes[index] != UInt8(ascii: "Z") && bytes[index] != UInt8(ascii: "z") {
+            return nil
+        }
+        // Days from 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146097 + dayOfEra - 719468
+        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+}
