@@ -104,7 +104,7 @@ struct ExecCommand: AsyncParsableCommand {
             dryRun: dryRun)
         Self.addCloudRunTask(io.environment, to: &prepared)
         let invocation = prepared
-        let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
+        let secrets = try io.secrets(redactor: redactor)
         let dependencies = try Dependencies(environment: io.environment, logger: logger)
         if testConnection {
             let runner = Runner(logger: logger, environment: io.environment, secrets: secrets, output: io.standardOutput, dependencies: dependencies)

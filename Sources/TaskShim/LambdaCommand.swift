@@ -55,7 +55,7 @@ struct LambdaCommand: AsyncParsableCommand {
         let streaming: Bool
         do {
             resolved = try runtime.registry.resolve(try target(handler, environment: io.environment))
-            secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
+            secrets = try io.secrets(redactor: redactor)
             streaming = try io.environment.bool("TASKSHIM_LAMBDA_STREAMING", default: false)
         } catch {
             // Lambda shows this as the init error of the function; the process then exits.

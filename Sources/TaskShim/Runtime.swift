@@ -32,6 +32,8 @@ public struct Runtime: Sendable {
         /// Whether stderr is a terminal (for logs sent there, as with `--dry-run`).
         public var standardErrorIsTerminal: Bool
         public var standardInput: @Sendable () -> Data
+        /// The secrets resolved from references at start-up (nil when there were none).
+        public var secretStore: SecretStore?
 
         public init(environment: Environment = Environment(),
                     standardOutput: any LineWriter = FileDescriptorWriter.standardOutput,
@@ -94,6 +96,16 @@ public struct Runtime: Sendable {
     }
 }
 
+extension Runtime.IO {
+    /// The handlers' secrets: `SECRETS_PROVIDER` checked, the resolved references from ``secretStore``
+    /// (read again past their TTL or when refused), the rest from `environment` (default: this IO's).
+    func secrets(environment: Environment? = nil, redactor: Redactor) throws(TaskShimError) -> any SecretsProvider {
+        let environment = environment ?? self.environment
+        _ = try SecretsProviders.make(environment: environment, redactor: redactor)
+        return StoredSecrets(store: secretStore, environment: environment, redactor: redactor)
+    }
+}
+
 extension Runtime {
     /// `io` with the environment's secret references resolved (``SecretResolver``); when they cannot
     /// be, nil and the exit status, after writing why (78, or 75 for a timeout).
@@ -102,8 +114,10 @@ extension Runtime {
         do throws(TaskShimError) {
             let timeout = try io.environment.double("TASKSHIM_SECRETS_TIMEOUT", default: 5, in: 0.1...300)
             let concurrency = try io.environment.int("TASKSHIM_SECRETS_CONCURRENCY", default: 16, in: 1...64)
-            resolved.environment = try await SecretResolver(timeout: .milliseconds(Int64(timeout * 1000)), concurrency: concurrency)
-                .resolve(io.environment)
+            let ttl = try io.environment.double("TASKSHIM_SECRETS_TTL", default: 3600, in: 0...604_800)
+            (resolved.environment, resolved.secretStore) = try await SecretResolver(timeout: .milliseconds(Int64(timeout * 1000)),
+                                                                                   concurrency: concurrency)
+                .resolved(io.environment, ttl: ttl == 0 ? nil : .milliseconds(Int64(ttl * 1000)))
             return (resolved, 0)
         } catch {
             let redactor = Redactor()

@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         await Platform.detect(environment).addingECSTaskMetadata(environment).log(to: logger, level: .info)
-        let secrets = try SecretsProviders.make(environment: environment, redactor: redactor)
+        let secrets = try io.secrets(environment: environment, redactor: redactor)
         let dependencies = try Dependencies(environment: environment, logger: logger)
         let audit = try AuditLog.start(AuditConfiguration(environment: environment), standardOutput: io.standardOutput,
                                        dependencies: dependencies, redactor: redactor, logger: logger)

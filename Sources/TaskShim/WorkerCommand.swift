@@ -87,7 +87,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.keepCompleted = try Self.retention(io.environment, "TASKSHIM_QUEUE_KEEP_COMPLETED", default: configuration.keepCompleted)
         configuration.keepFailed = try Self.retention(io.environment, "TASKSHIM_QUEUE_KEEP_FAILED", default: configuration.keepFailed)
 
-        let secrets = try SecretsProviders.make(environment: io.environment, redactor: redactor)
+        let secrets = try io.secrets(redactor: redactor)
         let dependencies = try Dependencies(environment: io.environment, logger: logger)
         let audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
                                        dependencies: dependencies, redactor: redactor, logger: logger)

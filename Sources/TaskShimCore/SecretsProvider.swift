@@ -3,6 +3,17 @@
 public protocol SecretsProvider: Sendable {
     /// The secret's value, or nil when the provider has no secret of that name.
     func secret(named name: String) async throws -> String?
+
+    /// The secret read again from its source, after a service refused the value ``secret(named:)``
+    /// gave (a key rotated since): call it on a 401 or 403, and retry once if the value changed.
+    func refreshed(named name: String) async throws -> String?
+}
+
+extension SecretsProvider {
+    /// A provider whose values cannot change gives the same value again.
+    public func refreshed(named name: String) async throws -> String? {
+        try await secret(named: name)
+    }
 }
 
 /// Secrets from environment variables: `SECRETS_PROVIDER=env`, the default.

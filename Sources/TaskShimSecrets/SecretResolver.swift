@@ -99,8 +99,14 @@ public struct SecretResolver: Sendable {
 
     /// `environment` with its references resolved; unchanged (and nothing read) when it has none.
     public func resolve(_ environment: Environment) async throws(TaskShimError) -> Environment {
+        try await resolved(environment, ttl: nil).environment
+    }
+
+    /// `environment` with its references resolved, and the store that keeps them for the process's
+    /// life (nil when there were none), reading each again after `ttl` or when it is refused.
+    public func resolved(_ environment: Environment, ttl: Duration?) async throws(TaskShimError) -> (environment: Environment, store: SecretStore?) {
         let references = try Self.references(in: environment)
-        guard !references.isEmpty else { return environment }
+        guard !references.isEmpty else { return (environment, nil) }
         let limit = timeout
         let concurrency = concurrency
         let clients = SecretClients(environment: environment)
@@ -136,7 +142,7 @@ public struct SecretResolver: Sendable {
             resolved.values[name] = value
             resolved.secretNames.insert(name)
         }
-        return resolved
+        return (resolved, SecretStore(environment: environment, references: references, values: values, clients: clients, ttl: ttl))
     }
 
     static func fetch(_ reference: SecretReference, for name: String, in environment: Environment,

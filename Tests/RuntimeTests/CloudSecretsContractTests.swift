@@ -6,10 +6,12 @@ extension ProcessDrivingTests {
 /// Cloud secrets read by the binary at start-up: AWS against moto's server checking every signature,
 /// Google and Azure against Tests/Support/cloud_identity.py.
 @Suite struct CloudSecretsContractTests {
+    /// Runs the binary in a scratch directory (the demo database is made there), never with the machine's
+    /// own credentials or metadata service.
     func runtime(_ arguments: [String], _ environment: [String: String], input: Data? = nil) async throws -> ProcessResult {
-        // Never the machine's own credentials or metadata service.
         let isolated = ["HOME": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"].merging(environment) { $1 }
-        return try await runProcessAsync(RepositoryPaths.runtimeBinary, arguments, environment: isolated, input: input)
+        let directory = try TemporaryDirectory()
+        return try await runProcessAsync(RepositoryPaths.runtimeBinary, arguments, environment: isolated, directory: directory.path, input: input)
     }
 
     @Test func awsRequestsCarrySignaturesMotoAcceptsAndAWrongKeyExits77() async throws {
@@ -81,6 +83,22 @@ extension ProcessDrivingTests {
         let refused = try await runtime(["exec", demo, "--test-connection"], missing)
         #expect(refused.status == 78 && refused.stderr.contains("gcp-sm://projects/ops/secrets/retired/versions/latest")
                 && refused.stderr.contains("NOT_FOUND"), "\(refused.stderr)")
+    }
+
+    @Test func aTelemetryKeyTheEndpointRefusesIsReadAgainAndTheBatchSentWithTheNewOne() async throws {
+        // Secret Manager serves the old key, then the rotated one; the endpoint refuses the first request.
+        let server = try CloudIdentityServer(["gcp_secrets": ["projects/ops/secrets/telemetry/versions/latest": ["old-key-1", "rotated-key-2"]]])
+        let receiver = try await RecordingReceiver.start(statuses: ["401", "200"])
+        let demo = RepositoryPaths.path("handlers/SQLTelemetry/examples/demo.sql")
+        let run = try await runtime(["exec", demo],
+                                    ["TELEMETRY_API_KEY": "gcp-sm://projects/ops/secrets/telemetry/versions/latest", "GCE_METADATA_HOST": "127.0.0.1:\(server.port)",
+                                     "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": server.url, "TELEMETRY_URL": receiver.url])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let keys = receiver.requests.map { $0.headers["authorization"] ?? "" }
+        #expect(keys.prefix(2) == ["old-key-1", "rotated-key-2"], "\(keys)")
+        #expect(receiver.requests.count >= 2 && receiver.requests[0].body == receiver.requests[1].body, "the same batch sent again")
+        #expect(!run.stdout.contains("rotated-key-2") && !run.stderr.contains("rotated-key-2"), "the new key is redacted too")
+        #expect(try await server.counts()["gcp-access"] == 2)
     }
 
     @Test func anRDSStyleKeyVaultSecretBecomesTheDatabaseURL() async throws {

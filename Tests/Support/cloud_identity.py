@@ -12,7 +12,7 @@ describes them, on one loopback port (prints "PORT <n>"):
          Entra workload identity         POST /TENANT/oauth2/v2.0/token (client_assertion: the federated token)
          Key Vault Get Secret            GET  /kv/secrets/NAME?api-version=7.4
 
-Configuration: --config FILE, JSON with "gcp_secrets" {resource name: value}, "azure_secrets" {name: value},
+Configuration: --config FILE, JSON with "gcp_secrets" {resource name: value, or [values served in turn]}, "azure_secrets" {name: value},
 "google_public_key" (PEM), "identity_header", "federated_token", "aws_token", "aws_credentials" [objects,
 served in turn, the last one repeated]. Control: POST /_control/revoke invalidates every token issued so far;
 GET /_counts returns the requests per route.
@@ -29,6 +29,7 @@ lock = threading.Lock()
 counts = {}
 issued = set()
 aws_served = 0
+gcp_served = {}
 
 
 def crc32c(data):
@@ -168,6 +169,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})
             name = path[len("/v1/"):-len(":access")]
             value = config.get("gcp_secrets", {}).get(name)
+            if isinstance(value, list):  # values in turn, the last one repeating: a secret rotated between reads
+                with lock:
+                    served = gcp_served[name] = gcp_served.get(name, -1) + 1
+                value = value[min(served, len(value) - 1)]
             if value is None:
                 return self.reply(404, {"error": {"code": 404, "message": f"Secret [{name}] not found or has no versions.", "status": "NOT_FOUND"}})
             data = value.encode()

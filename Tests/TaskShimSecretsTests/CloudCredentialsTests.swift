@@ -193,3 +193,42 @@ struct GoogleAndAzureTests {
         }
     }
 }
+
+struct SecretStoreTests {
+    @Test func valuesAreReadAgainPastTheirTTLAndKeptWhenThatFails() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("key", "first")
+        let (environment, store) = try await SecretResolver().resolved(Environment(["API_KEY": "file://" + path, "PLAIN": "x"]),
+                                                                       ttl: .milliseconds(200))
+        let secrets = try #require(store)
+        #expect(environment["API_KEY"] == "first")
+        #expect(await secrets.names == ["API_KEY"])
+        _ = try directory.write("key", "second")
+        #expect(await secrets.value(named: "API_KEY") == "first", "within the TTL")
+        #expect(await secrets.value(named: "PLAIN") == nil, "not from a reference")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await secrets.value(named: "API_KEY") == "second")
+        try FileManager.default.removeItem(atPath: path)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await secrets.value(named: "API_KEY") == "second", "a failed read keeps the value")
+    }
+
+    @Test func aRefusedSecretIsReadAgainAtOnceButNotAtEveryRefusal() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("key", "old")
+        let (_, store) = try await SecretResolver().resolved(Environment(["API_KEY": "file://" + path]), ttl: nil)
+        let secrets = try #require(store)
+        _ = try directory.write("key", "rotated")
+        #expect(await secrets.value(named: "API_KEY") == "old", "no TTL: kept")
+        #expect(try await secrets.refreshed(named: "API_KEY") == "rotated")
+        _ = try directory.write("key", "again")
+        #expect(try await secrets.refreshed(named: "API_KEY") == "rotated", "a second refusal within 30 s reads nothing")
+        #expect(try await secrets.refreshed(named: "OTHER") == nil)
+        // Through the handlers' provider: refreshed values are redacted too.
+        let redactor = Redactor()
+        let provider = StoredSecrets(store: secrets, environment: Environment(["OTHER": "plain-value"]), redactor: redactor)
+        #expect(try await provider.secret(named: "API_KEY") == "rotated")
+        #expect(try await provider.secret(named: "OTHER") == "plain-value")
+        #expect(!redactor.redact("key=rotated").contains("rotated"))
+    }
+}

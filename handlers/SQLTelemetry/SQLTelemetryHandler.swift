@@ -144,8 +144,18 @@ public struct SQLTelemetryHandler: Handler {
         func flush() async throws {
             guard !batch.isEmpty else { return }
             batchNumber += 1
-            if let sender {
-                try await sender.send(batch, idempotencyKey: "\(runKey):\(batchNumber)")
+            if let current = sender {
+                do {
+                    try await current.send(batch, idempotencyKey: "\(runKey):\(batchNumber)")
+                } catch let error as TaskShimError where error.status == .noPermission {
+                    // The key may have been rotated since it was read: read it again, and if it changed,
+                    // send the batch once more (same idempotency key) with the new one.
+                    let fresh = try await context.secrets.refreshed(named: TelemetryConfiguration.apiKeySecret)
+                    guard let fresh, fresh != current.apiKey else { throw error }
+                    logger.notice("The telemetry endpoint refused the API key; \(TelemetryConfiguration.apiKeySecret) was read again and changed: sending again")
+                    sender?.apiKey = fresh
+                    try await sender?.send(batch, idempotencyKey: "\(runKey):\(batchNumber)")
+                }
                 metrics.add("records_sent", batch.count)
                 metrics.add("batches_sent")
             } else {

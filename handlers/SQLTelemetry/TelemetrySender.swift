@@ -8,7 +8,8 @@ import TaskShimClients
 public struct TelemetrySender: Sendable {
     let client: HTTPClient
     let endpoint: String
-    let apiKey: String?
+    /// Sent verbatim as the `Authorization` header; replaced when a refused key was rotated.
+    var apiKey: String?
     let policy: RetryPolicy
     let deadline: Date?
     let logger: Logger
