@@ -17,7 +17,6 @@ TASKSHIM_LAZY(crypto, BIO *, BIO_new_mem_buf, (const void *buf, int len), (buf, 
 TASKSHIM_LAZY(crypto, int, BIO_free, (BIO *a), (a))
 TASKSHIM_LAZY(crypto, EVP_PKEY *, PEM_read_bio_PrivateKey, (BIO *bp, EVP_PKEY **x, pem_password_cb *cb, void *u), (bp, x, cb, u))
 TASKSHIM_LAZY_VOID(crypto, EVP_PKEY_free, (EVP_PKEY *pkey), (pkey))
-TASKSHIM_LAZY(crypto, int, EVP_PKEY_get_base_id, (const EVP_PKEY *pkey), (pkey))
 TASKSHIM_LAZY(crypto, EVP_MD_CTX *, EVP_MD_CTX_new, (void), ())
 TASKSHIM_LAZY_VOID(crypto, EVP_MD_CTX_free, (EVP_MD_CTX *ctx), (ctx))
 TASKSHIM_LAZY(crypto, int, EVP_DigestSignInit,

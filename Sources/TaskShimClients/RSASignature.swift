@@ -17,16 +17,14 @@ public enum RSASignature {
         let key: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
             guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
             defer { BIO_free(bio) }
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+            // A password callback that gives none: an encrypted key fails instead of OpenSSL prompting on a terminal.
+            return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
         }
         guard let key else {
             throw .configuration("The private key is not a PEM private key libcrypto can read (\(lastError())).",
                                  hint: "Use the key file as the cloud console wrote it, unencrypted.")
         }
         defer { EVP_PKEY_free(key) }
-        guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
-            throw .configuration("The private key is not an RSA key: RS256 needs one.")
-        }
         guard let context = EVP_MD_CTX_new() else { throw TaskShimError(.software, "libcrypto could not allocate a digest context.") }
         defer { EVP_MD_CTX_free(context) }
         guard EVP_DigestSignInit(context, nil, EVP_sha256(), nil, key) == 1 else {

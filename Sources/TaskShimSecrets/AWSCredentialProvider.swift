@@ -36,6 +36,10 @@ enum AWSCredentialProvider {
             return try await fromContainerEndpoint("http://169.254.170.2" + relative, token: nil, environment, for: purpose)
         }
         if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
+            guard allowedContainerEndpoint(full) else {
+                throw .configuration("\(purpose), but AWS_CONTAINER_CREDENTIALS_FULL_URI=\(full) is neither https nor a local address.",
+                                     hint: "The token is only sent over http to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23, as the AWS SDKs allow.")
+            }
             var token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
             if let path = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
                 token = try readText(path, "the container credentials token file", for: purpose)
@@ -48,6 +52,22 @@ enum AWSCredentialProvider {
         }
         throw .configuration("\(purpose), but no AWS credentials were found.",
                              hint: "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (Lambda does), AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (EKS IRSA) or AWS_PROFILE, or run where the container credentials endpoint or EC2 instance metadata is.")
+    }
+
+    /// The hosts the AWS SDKs send the container authorization token to over plain http.
+    static func allowedContainerEndpoint(_ url: String) -> Bool {
+        let lower = url.lowercased()
+        if lower.hasPrefix("https://") { return true }
+        guard lower.hasPrefix("http://") else { return false }
+        var host = String(lower.dropFirst(7).prefix { $0 != "/" })
+        if host.hasPrefix("[") {
+            host = String(host.dropFirst().prefix { $0 != "]" })
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let loopbackIPv4 = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return loopbackIPv4 || host == "localhost" || host == "::1" || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(host)
     }
 
     private static func readText(_ path: String, _ what: String, for purpose: String) throws(TaskShimError) -> String {
@@ -142,7 +162,7 @@ enum AWSCredentialProvider {
         let session: HTTPResponse
         do {
             session = try await get(HTTPRequest(method: "PUT", url: base + "/latest/api/token", headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
-        } catch where error.status == .temporaryFailure && !configured {
+        } catch where CloudHTTP.isUnreachable(error) && !configured {
             return nil
         }
         guard session.status == 200 else {

@@ -16,7 +16,8 @@ struct AWSSecretsManager: Sendable {
 
     func secretString(_ secretID: String, for name: String) async throws(TaskShimError) -> String {
         // Credentials from the environment are configured: fetching them again would give the same.
-        try await credentials.using(for: "\(name) refers to aws-sm://\(secretID)", mayChange: { $0.source != "the environment" }) { credentials throws(TaskShimError) in
+        try await credentials.using(for: "\(name) refers to aws-sm://\(secretID)", mayChange: { $0.source != "the environment" },
+                                    isStale: { !$0.message.contains("AccessDenied") }) { credentials throws(TaskShimError) in
             try await secretString(secretID, for: name, with: credentials)
         }
     }
@@ -53,6 +54,8 @@ struct AWSSecretsManager: Sendable {
                  "SignatureDoesNotMatch", "ExpiredTokenException", "ExpiredToken":
                 throw TaskShimError(.noPermission, what + " (credentials from \(credentials.source))",
                                     hint: "Check the credentials and that the role may call secretsmanager:GetSecretValue on it.")
+            case "ThrottlingException", "TooManyRequestsException", "InternalServiceError", "RequestTimeout", "ServiceUnavailable":
+                throw .temporary(what)
             default:
                 throw response.status >= 500 || response.status == 429 ? .temporary(what) : .configuration(what)
             }

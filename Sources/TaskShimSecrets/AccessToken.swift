@@ -6,4 +6,6 @@ struct AccessToken: Expiring {
     var expiration: Date?
     /// The source, for messages: "the metadata server", "the service account key ...", ...
     var source: String
+    /// The project billed for the calls (`x-goog-user-project`), for Google user credentials.
+    var quotaProject: String?
 }

@@ -18,7 +18,8 @@ struct AzureKeyVault: Sendable {
 
     func secretString(vault: String, name secret: String, for name: String) async throws(TaskShimError) -> String {
         let purpose = "\(name) refers to azure-kv://\(vault)/\(secret)"
-        return try await tokens.using(for: purpose) { token throws(TaskShimError) in
+        // A 401 is about the token (expired, revoked): fetch another; a 403 is a missing permission.
+        return try await tokens.using(for: purpose, isStale: { $0.message.contains(CloudHTTP.unauthorized) }) { token throws(TaskShimError) in
             try await secretString(vault: vault, name: secret, purpose: purpose, token: token)
         }
     }

@@ -51,7 +51,7 @@ enum AzureTokenProvider {
         do {
             response = try await CloudHTTP.send(HTTPRequest(url: url, headers: [("Metadata", "true")]), "the instance metadata service",
                                                 environment: environment, connectTimeout: .seconds(1), requestTimeout: .seconds(3))
-        } catch where error.status == .temporaryFailure && environment["AZURE_POD_IDENTITY_AUTHORITY_HOST"] == nil {
+        } catch where CloudHTTP.isUnreachable(error) && environment["AZURE_POD_IDENTITY_AUTHORITY_HOST"] == nil {
             throw .configuration("\(purpose), but no Azure managed identity was found (no workload identity, IDENTITY_ENDPOINT or instance metadata service).",
                                  hint: "Assign a managed identity to the app, VM or pod, or set up AKS workload identity.")
         }

@@ -11,18 +11,29 @@ enum CloudHTTP {
         do {
             return try await HTTPClient(options: .init(connectTimeout: connectTimeout, requestTimeout: requestTimeout,
                                                        caFile: environment["TASKSHIM_CA_FILE"])).send(request)
-        } catch let error as TaskShimError where error.status == .configuration {
-            throw error
+        } catch let error as TaskShimError where error.status != .temporaryFailure {
+            // A bad URL, a certificate not trusted, an answer too large: not something a retry mends.
+            throw TaskShimError(error.status, "\(what): \(error.message)", hint: error.hint)
         } catch {
             throw .temporary("\(what) did not answer: \(error).")
         }
+    }
+
+    /// Whether `error` says nothing could be reached at all (no such host, nothing listening, no route,
+    /// no connection within the connect timeout), as off the cloud whose metadata service was tried;
+    /// a timeout after connecting is a blip on that cloud instead.
+    static func isUnreachable(_ error: TaskShimError) -> Bool {
+        ["Could not resolve host", "Couldn't resolve host", "Failed to connect", "Couldn't connect", "Connection timed out after"]
+            .contains { error.message.contains($0) }
     }
 
     /// A bearer-token GET to a Google or Azure API, its JSON object when it answers 200, else the error its
     /// `{"error": {codeField: ..., "message": ...}}` body and status make (``failure(_:_:notFound:denied:)``).
     static func bearerGet(_ url: String, token: AccessToken, service: String, codeField: String, purpose: String, environment: Environment,
                           notFound: String, denied: String) async throws(TaskShimError) -> [String: JSONValue] {
-        let response = try await send(HTTPRequest(url: url, headers: [("Authorization", "Bearer " + token.token)]),
+        var headers = [("Authorization", "Bearer " + token.token)]
+        if let project = token.quotaProject { headers.append(("x-goog-user-project", project)) }
+        let response = try await send(HTTPRequest(url: url, headers: headers),
                                       "\(purpose), and \(service)", environment: environment)
         let answer = JSONValue.parse(response.body)?.object
         guard response.status == 200, let answer else {
@@ -33,6 +44,9 @@ enum CloudHTTP {
         }
         return answer
     }
+
+    /// In the message of every 401 ``bearerGet(_:token:service:codeField:purpose:environment:notFound:denied:)`` throws.
+    static let unauthorized = " answered 401 "
 
     /// The error for a secrets service's refusal by HTTP status: 404 is a configuration error (78),
     /// 401 and 403 a refusal (77), 429 and 5xx temporary (75), anything else configuration.

@@ -17,6 +17,8 @@ actor CredentialCache<Value: Expiring> {
     private let margin: TimeInterval
     private var current: Value?
     private var loading: Task<Value, any Error>?
+    /// Counts credentials dropped after a refusal, so concurrent refusals drop one credential once.
+    private var generation = 0
 
     init(environment: Environment, refreshBefore margin: TimeInterval = 300, load: @escaping Load) {
         self.environment = environment
@@ -36,7 +38,8 @@ actor CredentialCache<Value: Expiring> {
             loading = task
         }
         do {
-            let value = try await task.value
+            // Cancelled (the resolution's time limit): stop waiting, and stop the fetch too.
+            let value = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
             if loading == task { (current, loading) = (value, nil) }
             return value
         } catch {
@@ -45,16 +48,23 @@ actor CredentialCache<Value: Expiring> {
         }
     }
 
-    /// `call` with the credential. When the service refuses it (77) and `mayChange` says a fresh one
-    /// could differ (it was fetched, not configured), it is dropped, fetched again, and `call` is
-    /// made once more: a rotated or revoked credential does not fail the start.
+    /// `call` with the credential. When the service refuses it (77), `isStale` says the refusal is about
+    /// the credential (not a missing permission) and `mayChange` says a fresh one could differ (it was
+    /// fetched, not configured), it is dropped, fetched again, and `call` is made once more: a rotated
+    /// or revoked credential does not fail the start. Concurrent refusals of the same credential fetch
+    /// one new one.
     func using<T: Sendable>(for purpose: String, mayChange: @Sendable (Value) -> Bool = { _ in true },
+                            isStale: @Sendable (TaskShimError) -> Bool,
                             _ call: @Sendable (Value) async throws(TaskShimError) -> T) async throws(TaskShimError) -> T {
+        let generation = self.generation
         let used = try await value(for: purpose)
         do {
             return try await call(used)
-        } catch where error.status == .noPermission && mayChange(used) {
-            current = nil
+        } catch where error.status == .noPermission && isStale(error) && mayChange(used) {
+            if self.generation == generation, loading == nil {
+                current = nil
+                self.generation += 1
+            }
             return try await call(try await value(for: purpose))
         }
     }

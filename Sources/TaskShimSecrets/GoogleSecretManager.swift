@@ -17,7 +17,8 @@ struct GoogleSecretManager: Sendable {
 
     func secretString(_ resource: String, for name: String) async throws(TaskShimError) -> String {
         let purpose = "\(name) refers to gcp-sm://\(resource)"
-        return try await tokens.using(for: purpose) { token throws(TaskShimError) in
+        // A 401 is about the token (expired, revoked): fetch another; a 403 is a missing permission.
+        return try await tokens.using(for: purpose, isStale: { $0.message.contains(CloudHTTP.unauthorized) }) { token throws(TaskShimError) in
             try await secretString(resource, purpose: purpose, token: token)
         }
     }

@@ -65,9 +65,12 @@ enum GoogleTokenProvider {
             guard let client = key["client_id"]?.string, let secret = key["client_secret"]?.string, let refresh = key["refresh_token"]?.string else {
                 throw .configuration("\(purpose), and the user credentials \(path) lack client_id, client_secret or refresh_token.")
             }
-            return try await exchange([("grant_type", "refresh_token"), ("client_id", client), ("client_secret", secret), ("refresh_token", refresh)],
-                                      at: key["token_uri"]?.string ?? "https://oauth2.googleapis.com/token", source: "the user credentials in \(path)",
-                                      environment, for: purpose)
+            var token = try await exchange([("grant_type", "refresh_token"), ("client_id", client), ("client_secret", secret), ("refresh_token", refresh)],
+                                           at: key["token_uri"]?.string ?? "https://oauth2.googleapis.com/token", source: "the user credentials in \(path)",
+                                           environment, for: purpose)
+            // gcloud's own OAuth client has no quota of its own: APIs bill the project the file names.
+            token.quotaProject = key["quota_project_id"]?.string
+            return token
         case let other:
             throw .configuration("\(purpose), and the credentials file \(path) is of type \(other ?? "none"), which runtime does not read.",
                                  hint: "Use a service account key (type service_account) or gcloud's user credentials (authorized_user), or the metadata server.")
@@ -90,7 +93,7 @@ enum GoogleTokenProvider {
         do {
             response = try await CloudHTTP.send(HTTPRequest(url: url, headers: [("Metadata-Flavor", "Google")]), "the metadata server",
                                                 environment: environment, connectTimeout: .seconds(1), requestTimeout: .seconds(3))
-        } catch where error.status == .temporaryFailure && environment["GCE_METADATA_HOST"] == nil {
+        } catch where CloudHTTP.isUnreachable(error) && environment["GCE_METADATA_HOST"] == nil {
             throw .configuration("\(purpose), but no Google credentials were found (no GOOGLE_APPLICATION_CREDENTIALS, and no metadata server answered).",
                                  hint: "Run on Google Cloud with a service account, or set GOOGLE_APPLICATION_CREDENTIALS to a key file.")
         }

@@ -66,20 +66,27 @@ public struct SecretReference: Sendable, Equatable, CustomStringConvertible {
                 throw .configuration("file://\(rest) is not an absolute path.", hint: "Write file:///var/run/secrets/name (three slashes).")
             }
         case .gcpSecretManager:
+            // Each part goes into a URL path: only the characters project, secret and version ids may hold.
             let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 6, parts[0] == "projects", parts[2] == "secrets", parts[4] == "versions",
-                  !parts[1].isEmpty, !parts[3].isEmpty, !parts[5].isEmpty else {
+                  [parts[1], parts[3], parts[5]].allSatisfy({ Self.isName($0, extra: "_.:-") }) else {
                 throw .configuration("gcp-sm://\(rest) is not projects/PROJECT/secrets/SECRET/versions/VERSION.", hint: Self.examples)
             }
         case .azureKeyVault:
             let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw .configuration("azure-kv://\(rest) is not VAULT/NAME.", hint: Self.examples)
+            guard parts.count == 2, Self.isName(parts[0], extra: ".-"), Self.isName(parts[1], extra: "-") else {
+                throw .configuration("azure-kv://\(rest) is not VAULT/NAME (letters, digits and dashes; a vault may be a host name).",
+                                     hint: Self.examples)
             }
         case .awsSecretsManager:
             break
         }
         self.init(source: source, locator: rest, jsonKey: key)
+    }
+
+    /// Non-empty, ASCII letters and digits and the `extra` characters only.
+    static func isName(_ text: Substring, extra: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || extra.unicodeScalars.contains($0)) }
     }
 
     public var description: String { "\(source.rawValue)://\(locator)" + (jsonKey.map { "#" + $0 } ?? "") }

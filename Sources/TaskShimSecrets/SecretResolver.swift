@@ -85,7 +85,17 @@ public struct SecretResolver: Sendable {
                 throw .configuration("SECRETS_PROVIDER=\(provider) is not a secrets provider.", hint: "Use env (the default), aws, gcp or azure.")
             }
             let source: SecretReference.Source = provider == "aws" ? .awsSecretsManager : provider == "gcp" ? .gcpSecretManager : .azureKeyVault
-            found[target] = SecretReference(source: source, locator: locator, bundle: true)
+            // Checked as a written reference would be (the id goes into a URL path).
+            let written: SecretReference?
+            do {
+                written = try SecretReference(parsing: "\(source.rawValue)://\(locator)")
+            } catch {
+                throw .configuration("\(idName)=\(id): \(error.message)", hint: error.hint)
+            }
+            guard let written, written.jsonKey == nil else {
+                throw .configuration("\(idName)=\(id) is not a secret id.", hint: "Write the secret's name, without #.")
+            }
+            found[target] = SecretReference(source: source, locator: written.locator, bundle: true)
         }
         return found
     }

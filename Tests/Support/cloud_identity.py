@@ -14,7 +14,7 @@ describes them, on one loopback port (prints "PORT <n>"):
 
 Configuration: --config FILE, JSON with "gcp_secrets" {resource name: value, or [values served in turn]}, "azure_secrets" {name: value},
 "google_public_key" (PEM), "identity_header", "federated_token", "aws_token", "aws_credentials" [objects,
-served in turn, the last one repeated]. Control: POST /_control/revoke invalidates every token issued so far;
+served in turn, the last one repeated], "aws_delay_seconds" (a slow container endpoint). Control: POST /_control/revoke invalidates every token issued so far;
 GET /_counts returns the requests per route.
 """
 import argparse, base64, http.server, json, socketserver, sys, threading, time, urllib.parse
@@ -143,6 +143,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, counts)
         if path == "/aws/credentials":
             self.count("aws-container")
+            time.sleep(config.get("aws_delay_seconds", 0))
             if self.headers.get("Authorization") != config.get("aws_token"):
                 return self.reply(401, {"message": "bad token"})
             return self.reply(200, self.aws_credentials())

@@ -45,7 +45,10 @@ struct ProviderSecretIDTests {
 
     @Test func anIDWithoutItsProjectVaultOrProviderIsAConfigurationError() {
         for values in [["SECRETS_PROVIDER": "gcp", "TELEMETRY_SECRETS_ID": "t"], ["SECRETS_PROVIDER": "azure", "DATABASE_SECRET_ID": "db"],
-                       ["SECRETS_PROVIDER": "vault", "DATABASE_SECRET_ID": "db"]] {
+                       ["SECRETS_PROVIDER": "vault", "DATABASE_SECRET_ID": "db"],
+                       ["SECRETS_PROVIDER": "azure", "DATABASE_SECRET_ID": "db", "AZURE_KEYVAULT_URL": "https:///"],
+                       ["SECRETS_PROVIDER": "gcp", "TELEMETRY_SECRETS_ID": "t/../../x?y", "GOOGLE_CLOUD_PROJECT": "p"],
+                       ["SECRETS_PROVIDER": "azure", "TELEMETRY_SECRETS_ID": "a b", "AZURE_KEY_VAULT_NAME": "v"]] {
             #expect(throws: TaskShimError.self, "\(values)") { _ = try SecretResolver.providerReferences(in: Environment(values)) }
         }
     }
@@ -106,6 +109,31 @@ struct AWSCredentialProviderTests {
         }
         #expect(keys == ["ASIALATER"])
         #expect(try await server.counts()["aws-container"] == 3)
+    }
+
+    @Test func aSlowCredentialsEndpointCannotHoldTheStartPastTheTimeLimit() async throws {
+        let server = try CloudIdentityServer(["aws_token": "t", "aws_delay_seconds": 10,
+                                              "aws_credentials": [["AccessKeyId": "ASIASLOW", "SecretAccessKey": "s", "Token": "t"]]])
+        let environment = Environment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/aws/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "t",
+                                       "AWS_REGION": "eu-west-1", "A_SECRET": "aws-sm://one", "B_SECRET": "aws-sm://two"])
+        let started = ContinuousClock.now
+        do {
+            _ = try await SecretResolver(timeout: .milliseconds(500)).resolve(environment)
+            Issue.record("resolved behind a 10 s endpoint")
+        } catch {
+            #expect(error.status == .temporaryFailure && error.message.contains("took longer than"), "\(error)")
+        }
+        #expect(started.duration(to: .now) < .seconds(4), "stopped at the limit, not when the endpoint answered")
+    }
+
+    @Test func theContainerTokenIsSentOverHTTPOnlyToLocalAddresses() {
+        for url in ["http://127.0.0.1:8080/creds", "http://169.254.170.2/v2/credentials", "http://169.254.170.23/v1/credentials",
+                    "http://[fd00:ec2::23]/v1/credentials", "http://localhost/x", "https://creds.example.com/x"] {
+            #expect(AWSCredentialProvider.allowedContainerEndpoint(url), "\(url)")
+        }
+        for url in ["http://creds.example.com/x", "http://10.0.0.5/x", "ftp://127.0.0.1/x", "http://127.0.0.1.example.com/x"] {
+            #expect(!AWSCredentialProvider.allowedContainerEndpoint(url), "\(url)")
+        }
     }
 
     @Test func instanceMetadataIsReadWithAnIMDSv2SessionToken() async throws {
@@ -199,17 +227,17 @@ struct SecretStoreTests {
         let directory = try TemporaryDirectory()
         let path = try directory.write("key", "first")
         let (environment, store) = try await SecretResolver().resolved(Environment(["API_KEY": "file://" + path, "PLAIN": "x"]),
-                                                                       ttl: .milliseconds(200))
+                                                                       ttl: .seconds(2))
         let secrets = try #require(store)
         #expect(environment["API_KEY"] == "first")
         #expect(await secrets.names == ["API_KEY"])
         _ = try directory.write("key", "second")
         #expect(await secrets.value(named: "API_KEY") == "first", "within the TTL")
         #expect(await secrets.value(named: "PLAIN") == nil, "not from a reference")
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(await secrets.value(named: "API_KEY") == "second")
         try FileManager.default.removeItem(atPath: path)
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(await secrets.value(named: "API_KEY") == "second", "a failed read keeps the value")
     }
 
@@ -227,8 +255,23 @@ struct SecretStoreTests {
         // Through the handlers' provider: refreshed values are redacted too.
         let redactor = Redactor()
         let provider = StoredSecrets(store: secrets, environment: Environment(["OTHER": "plain-value"]), redactor: redactor)
-        #expect(try await provider.secret(named: "API_KEY") == "rotated")
-        #expect(try await provider.secret(named: "OTHER") == "plain-value")
+        #expect(try await provider.refreshed(named: "API_KEY") == "rotated")
         #expect(!redactor.redact("key=rotated").contains("rotated"))
+        #expect(try await provider.secret(named: "OTHER") == "plain-value")
+    }
+
+    @Test func callersRefusedAtOnceShareOneReadAndAllGetTheRotatedValue() async throws {
+        let server = try CloudIdentityServer(["gcp_secrets": ["projects/p/secrets/k/versions/latest": ["old", "rotated"]]])
+        let environment = Environment(["API_KEY": "gcp-sm://projects/p/secrets/k/versions/latest", "GCE_METADATA_HOST": "127.0.0.1:\(server.port)",
+                                       "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": server.url])
+        let (resolved, store) = try await SecretResolver().resolved(environment, ttl: nil)
+        let secrets = try #require(store)
+        #expect(resolved["API_KEY"] == "old")
+        let values = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<8 { group.addTask { try await secrets.refreshed(named: "API_KEY") } }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(values == Array(repeating: "rotated", count: 8))
+        #expect(try await server.counts()["gcp-access"] == 2, "one read at start, one for all eight refusals")
     }
 }

@@ -22,7 +22,9 @@ struct SecretReferenceTests {
     }
 
     @Test func malformedReferencesAreErrorsNotValues() {
-        for value in ["env://", "env://A-B", "file://relative/path", "gcp-sm://projects/p/secrets/s", "azure-kv://vault", "aws-sm://x#"] {
+        for value in ["env://", "env://A-B", "file://relative/path", "gcp-sm://projects/p/secrets/s", "azure-kv://vault", "aws-sm://x#",
+                      "gcp-sm://projects/p/secrets/a?b=c/versions/1", "gcp-sm://projects/p/secrets/%2e%2e/versions/1", "azure-kv://vault/a b",
+                      "azure-kv://vault/a?x=1", "azure-kv:///name"] {
             #expect(throws: TaskShimError.self, "\(value)") { _ = try SecretReference(parsing: value) }
         }
     }

@@ -150,7 +150,9 @@ public struct SQLTelemetryHandler: Handler {
                 } catch let error as TaskShimError where error.status == .noPermission {
                     // The key may have been rotated since it was read: read it again, and if it changed,
                     // send the batch once more (same idempotency key) with the new one.
-                    let fresh = try await context.secrets.refreshed(named: TelemetryConfiguration.apiKeySecret)
+                    // The endpoint's refusal stays the error if the key cannot be read again (say the
+                    // secrets service is down): it is what the user has to act on.
+                    let fresh = (try? await context.secrets.refreshed(named: TelemetryConfiguration.apiKeySecret)) ?? nil
                     guard let fresh, fresh != current.apiKey else { throw error }
                     logger.notice("The telemetry endpoint refused the API key; \(TelemetryConfiguration.apiKeySecret) was read again and changed: sending again")
                     sender?.apiKey = fresh
