@@ -41,6 +41,7 @@ let package = Package(
             name: "TaskShimSecrets",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(name: "TaskShimSchedule", dependencies: ["TaskShimCore"]),
         .target(
             name: "TaskShimQueue",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
@@ -66,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimSecrets", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimSecrets", "TaskShimSchedule", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -78,6 +79,7 @@ let package = Package(
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimAuditTests", dependencies: ["TaskShimAudit", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimSecretsTests", dependencies: ["TaskShimSecrets", "TestSupport"]),
+        .testTarget(name: "TaskShimScheduleTests", dependencies: ["TaskShimSchedule", "TestSupport"]),
         .testTarget(name: "TaskShimQueueTests", dependencies: ["TaskShimQueue", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),

@@ -6,3 +6,4 @@
 @_exported import TaskShimAudit
 @_exported import TaskShimQueue
 @_exported import TaskShimSecrets
+@_exported import TaskShimSchedule

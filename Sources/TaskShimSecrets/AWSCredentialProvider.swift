@@ -99,7 +99,7 @@ enum AWSCredentialProvider {
             throw TaskShimError(.noPermission, what, hint: "Check the role's trust policy names this cluster's OIDC provider and service account.")
         }
         return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: CloudHTTP.xmlValue("SessionToken", in: text),
-                              expiration: CloudHTTP.xmlValue("Expiration", in: text).flatMap(CloudHTTP.timestamp), source: "web identity")
+                              expiration: CloudHTTP.xmlValue("Expiration", in: text).flatMap(Timestamp.parse), source: "web identity")
     }
 
     /// The profile's static keys in the shared credentials file, nil when there is no such file or profile.

@@ -16,7 +16,7 @@ struct AWSCredentials: Expiring {
         guard let object = JSONValue.parse(json)?.object, let key = object["AccessKeyId"]?.string,
               let secret = object["SecretAccessKey"]?.string else { return nil }
         self.init(accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"]?.string,
-                  expiration: object["Expiration"]?.string.flatMap(CloudHTTP.timestamp), source: source)
+                  expiration: object["Expiration"]?.string.flatMap(Timestamp.parse), source: source)
     }
 
     init(accessKeyID: String, secretAccessKey: String, sessionToken: String?, expiration: Date? = nil, source: String) {
