@@ -59,12 +59,33 @@ struct ScheduleCommand: AsyncParsableCommand {
                 }
                 let times = schedule.upcoming(count, after: start, in: zone)
                 let normalized = schedule.normalized
+                let platforms: [(PlatformSchedule.Platform, Result<PlatformSchedule, ScheduleError>)] = PlatformSchedule.Platform.allCases.map { platform in
+                    do throws(ScheduleError) {
+                        return (platform, .success(try schedule.written(for: platform, in: zone)))
+                    } catch {
+                        return (platform, .failure(error))
+                    }
+                }
                 if json {
                     var line = JSONLine()
                     line.add("schedule", expression)
                     line.add("normalized", normalized)
                     line.add("time_zone", zone.identifier)
                     line.add("next", rawJSON: "[" + times.map { JSONLine.quoted(Self.local($0, zone)) }.joined(separator: ",") + "]")
+                    var written = JSONLine()
+                    for (platform, result) in platforms {
+                        var entry = JSONLine()
+                        switch result {
+                        case .success(let form):
+                            entry.add("expressions", rawJSON: "[" + form.expressions.map(JSONLine.quoted).joined(separator: ",") + "]")
+                            if let zone = form.timeZone { entry.add("time_zone", zone) }
+                            if let note = form.note { entry.add("note", note) }
+                        case .failure(let error):
+                            entry.add("error", error.description)
+                        }
+                        written.add(platform.rawValue, rawJSON: entry.string)
+                    }
+                    line.add("platforms", rawJSON: written.string)
                     io.standardOutput.write(line: line.string)
                     return
                 }
@@ -75,6 +96,17 @@ struct ScheduleCommand: AsyncParsableCommand {
                     io.standardOutput.write(line: "  \(Self.local(time, zone))  (\(Timestamp.format(time, fractional: false)))")
                 }
                 if times.count < count { io.standardOutput.write(line: "  (no more within 50 years)") }
+                io.standardOutput.write(line: "written for")
+                for (platform, result) in platforms {
+                    let label = platform.rawValue + String(repeating: " ", count: max(1, 23 - platform.rawValue.count))
+                    switch result {
+                    case .success(let form):
+                        let zone = form.timeZone.map { "  (time zone \($0))" } ?? ""
+                        io.standardOutput.write(line: "  \(label)\(form.expressions.joined(separator: " | "))\(zone)")
+                    case .failure(let error):
+                        io.standardOutput.write(line: "  \(label)cannot: \(error.message)")
+                    }
+                }
             }
         }
 
