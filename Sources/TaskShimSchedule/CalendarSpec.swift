@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// systemd calendar specs (systemd.time(7)) as the seeds wrote schedules: `Mon-Fri 09:00`,
 /// `*-*-* *:30:00`, `Sat,Sun 10:15`, `*-*-01 03:00`, `daily`, `hourly`. Read into a
 /// ``CronExpression`` whose weekday and date must both match, as in systemd.
@@ -5,7 +7,8 @@ enum CalendarSpec {
     static let shorthands: [String: String] = [
         "minutely": "*-*-* *:*:00", "hourly": "*-*-* *:00:00", "daily": "*-*-* 00:00:00", "weekly": "Mon *-*-* 00:00:00",
         "monthly": "*-*-01 00:00:00", "yearly": "*-01-01 00:00:00", "annually": "*-01-01 00:00:00",
-        "quarterly": "*-01,04,07,10-01 00:00:00", "semiannually": "*-01,07-01 00:00:00",
+        "quarterly": "*-01,04,07,10-01 00:00:00", "semiannually": "*-01,07-01 00:00:00", "semi-annually": "*-01,07-01 00:00:00",
+        "biannually": "*-01,07-01 00:00:00", "bi-annually": "*-01,07-01 00:00:00",
     ]
 
     static func parse(_ text: String) throws(ScheduleError) -> CronExpression {
@@ -22,6 +25,10 @@ enum CalendarSpec {
             tokens.removeFirst()
         }
         var date = "*-*-*", time = "00:00:00"
+        if let last = tokens.last, tokens.count > 1, last.contains("/") && last.first?.isLetter == true || last == "UTC" {
+            throw ScheduleError("'\(text)' ends with a time zone (\(last)).",
+                                hint: "Give the zone on its own: --time-zone \(last) (time_zone in a manifest).")
+        }
         for token in tokens {
             if token.contains(":") {
                 time = token
@@ -51,6 +58,7 @@ enum CalendarSpec {
         expression.hours = try component(timeParts[0], name: "hour", range: 0...23, in: text)
         expression.minutes = try component(timeParts[1], name: "minute", range: 0...59, in: text)
         expression.seconds = timeParts.count == 3 ? try component(timeParts[2], name: "second", range: 0...59, in: text) : 1
+        try expression.checkSomeDayExists(text)
         return expression
     }
 
@@ -72,7 +80,10 @@ enum CalendarSpec {
             guard bounds.count == 1 || bounds.count == 2 else { throw ScheduleError("'\(part)' in '\(text)' is not a weekday range.") }
             let first = try day(bounds[0])
             let last = bounds.count == 2 ? try day(bounds[1]) : first
-            // Mon..Sun runs through the week's end (systemd weeks start on Monday).
+            // systemd weeks run Monday to Sunday; a range may not wrap past Sunday (Fri..Mon is an error there).
+            guard (first + 6) % 7 <= (last + 6) % 7 else {
+                throw ScheduleError("'\(part)' in '\(text)' runs backwards: weeks run from Monday to Sunday.", hint: "Write Fri..Sun,Mon instead of Fri..Mon.")
+            }
             var d = first
             while true {
                 set |= 1 << UInt64(d)
@@ -83,13 +94,35 @@ enum CalendarSpec {
         return set
     }
 
-    /// A date or time component: `*`, a number, `a,b`, `a..b`, `a/n`, `*/n`, `a..b/n`.
+    /// A date or time component as systemd reads one: `*`, a number, `a..b`, `a/n`, `a..b/n`, and lists
+    /// of these (`*` takes no step: write `0/15`; ranges use `..`, not `-`).
     static func component(_ text: String, name: String, range: ClosedRange<Int>, in spec: String) throws(ScheduleError) -> UInt64 {
-        let cronStyle = text.replacing("..", with: "-")
-        do {
-            return try CronExpression.field(cronStyle, name: name, range: range)
-        } catch {
-            throw ScheduleError("'\(text)' in '\(spec)': \(error.message)", hint: examples)
+        func fail(_ why: String) -> ScheduleError {
+            ScheduleError("'\(text)' in '\(spec)' is not a \(name): \(why).",
+                          hint: "A \(name) is *, a number from \(range.lowerBound) to \(range.upperBound), a..b, a/n, a..b/n or a list of these. " + examples)
         }
+        if text == "*" { return CronExpression.bits(range) }
+        var set: UInt64 = 0
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2, !parts[0].isEmpty else { throw fail("'\(item)' is not a value") }
+            guard parts[0] != "*" else { throw fail("* takes no step; write \(range.lowerBound)/n") }
+            guard !parts[0].contains("-") else { throw fail("ranges are written a..b") }
+            let bounds = parts[0].components(separatedBy: "..")
+            guard bounds.count <= 2, let low = Int(bounds[0]), range.contains(low) else { throw fail("'\(parts[0])' is out of range") }
+            var high = low
+            if bounds.count == 2 {
+                guard let value = Int(bounds[1]), range.contains(value), value >= low else { throw fail("'\(parts[0])' is not a range within \(range.lowerBound)..\(range.upperBound)") }
+                high = value
+            }
+            var step = 1
+            if parts.count == 2 {
+                guard let n = Int(parts[1]), n >= 1 else { throw fail("'\(parts[1])' is not a step") }
+                step = n
+                if bounds.count == 1 { high = range.upperBound }
+            }
+            for value in stride(from: low, through: high, by: step) { set |= 1 << UInt64(value) }
+        }
+        return set
     }
 }

@@ -3,13 +3,18 @@ extension CronExpression {
     /// `0 0 9 * * 1-5`. Calendar specs whose weekday and date both restrict the day have no cron
     /// form (cron would run on either); they are written with `&` between the day fields.
     public var normalized: String {
-        let dom = dayOfMonthField, dow = dayOfWeekField
+        let (dom, dow) = (dayOfMonthField, dayOfWeekField)
         let fields = [Self.render(seconds, range: 0...59), Self.render(minutes, range: 0...59), Self.render(hours, range: 0...23),
                       dom, Self.render(months, range: 1...12), dow].joined(separator: " ")
         return dayMatching == .both && dom != "*" && dow != "*" ? fields + " (day-of-month and day-of-week both)" : fields
     }
 
+    /// Under cron's either-day rule, a field that matches every day makes every day run: both fields
+    /// are then `*` (writing `*` for that one field alone would switch to the both-days rule).
+    var everyDayEither: Bool { dayMatching == .either && (everyDayOfMonth || everyDayOfWeek) }
+
     var dayOfMonthField: String {
+        if everyDayEither { return "*" }
         var items: [String] = []
         if daysOfMonth != 0 { items.append(Self.render(daysOfMonth, range: 1...31)) }
         items += lastDayOffsets.sorted().map { $0 == 0 ? "L" : "L-\($0)" }
@@ -19,6 +24,7 @@ extension CronExpression {
     }
 
     var dayOfWeekField: String {
+        if everyDayEither { return "*" }
         var items: [String] = []
         if daysOfWeek != 0 { items.append(Self.render(daysOfWeek, range: 0...6)) }
         items += lastOfWeekdays.sorted().map { "\($0)L" }

@@ -91,16 +91,18 @@ extension CronExpression {
         return weekdayNames.firstIndex(of: text)
     }
 
-    /// A restriction no date can meet (`0 0 30 2 *`) would make the schedule never run.
-    private func checkSomeDayExists(_ text: String) throws(ScheduleError) {
-        for year in 2024...2031 {
+    /// A restriction no date can meet (`0 0 30 2 *`) would make the schedule never run. 28 years hold
+    /// every weekday of every date, Feb 29 included.
+    func checkSomeDayExists(_ text: String) throws(ScheduleError) {
+        for year in 2024...2051 {
             for month in 1...12 where months & 1 << UInt64(month) != 0 {
                 for day in 1...CivilDate.daysIn(month: month, year: year) where matches(CivilDate(year: year, month: month, day: day)) {
                     return
                 }
             }
         }
-        throw ScheduleError("'\(text)' matches no date: the day-of-month never falls in its months.", hint: "Check the day-of-month and month fields (February has at most 29 days).")
+        throw ScheduleError("'\(text)' matches no date: no day has its day-of-month, month and day-of-week together.",
+                            hint: "Check the day fields against the months (February has at most 29 days; a fifth weekday is not in every month).")
     }
 
     /// One field's set of values: `*`, `N`, `N-M`, `*/S`, `N-M/S`, `N/S`, names, and lists of these.

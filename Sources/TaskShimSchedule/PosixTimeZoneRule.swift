@@ -38,19 +38,17 @@ struct PosixTimeZoneRule: Sendable, Equatable {
     func offset(at instant: Int64) -> Int {
         guard let daylight = daylightOffset, let start, let end else { return standardOffset }
         let year = CivilDate(days: Int(floorDivide(instant + Int64(standardOffset), 86400))).year
-        // Transition instants in UTC: the start is given in standard time, the end in daylight time.
-        let begins = Self.instant(start.rule, year: year, localTime: start.time) - Int64(standardOffset)
-        let ends = Self.instant(end.rule, year: year, localTime: end.time) - Int64(daylight)
-        if begins < ends {
-            return instant >= begins && instant < ends ? daylight : standardOffset
-        }
-        // Southern hemisphere: daylight time spans the new year.
-        return instant >= ends && instant < begins ? standardOffset : daylight
+        // The latest transition at or before `instant`, among those of the years around it (a rule's
+        // change can fall past New Year in UTC).
+        let around = (year - 1...year + 1).flatMap { transitions(in: $0) }
+        if let last = around.last(where: { $0.instant <= instant }) { return last.offset }
+        return around.first?.offset == daylight ? standardOffset : daylight
     }
 
     /// The transitions in `year`, as UTC instants, with the offset in effect after each.
     func transitions(in year: Int) -> [(instant: Int64, offset: Int)] {
         guard let daylight = daylightOffset, let start, let end else { return [] }
+        // Transition instants in UTC: the start is given in standard time, the end in daylight time.
         let begins = Self.instant(start.rule, year: year, localTime: start.time) - Int64(standardOffset)
         let ends = Self.instant(end.rule, year: year, localTime: end.time) - Int64(daylight)
         return [(begins, daylight), (ends, standardOffset)].sorted { $0.instant < $1.instant }
@@ -101,27 +99,29 @@ struct PosixTimeZoneRule: Sendable, Equatable {
             return index - start >= 3
         }
 
+        /// At most 3 digits: no field of a TZ string needs more, and a corrupt file cannot overflow.
         mutating func number() -> Int? {
             let start = index
             var value = 0
             while !atEnd, isDigit(bytes[index]) {
+                guard index - start < 3 else { return nil }
                 value = value * 10 + Int(bytes[index] - 48)
                 index += 1
             }
             return index > start ? value : nil
         }
 
-        /// `[+-]hh[:mm[:ss]]` in seconds.
+        /// `[+-]hh[:mm[:ss]]` in seconds; hours up to 167 (RFC 8536 §3.3.1).
         mutating func offset() -> Int? {
             var sign = 1
             if take(UInt8(ascii: "-")) { sign = -1 } else { _ = take(UInt8(ascii: "+")) }
-            guard let hours = number() else { return nil }
+            guard let hours = number(), hours <= 167 else { return nil }
             var seconds = hours * 3600
             if take(UInt8(ascii: ":")) {
-                guard let minutes = number() else { return nil }
+                guard let minutes = number(), minutes <= 59 else { return nil }
                 seconds += minutes * 60
                 if take(UInt8(ascii: ":")) {
-                    guard let more = number() else { return nil }
+                    guard let more = number(), more <= 59 else { return nil }
                     seconds += more
                 }
             }

@@ -129,7 +129,7 @@ extension CronExpression {
     /// the dates and one for the weekdays.
     func systemd(in zone: ScheduleTimeZone) throws(ScheduleError) -> PlatformSchedule {
         // systemd counts days from the month's end with ~ (`*-*~01` is the last day): L and L-n alone.
-        let fromEnd = lastDayOffsets.count == 1 && daysOfMonth == 0 ? lastDayOffsets.first : nil
+        let fromEnd = lastDayOffsets.count == 1 && daysOfMonth == 0 && !everyDayEither ? lastDayOffsets.first : nil
         guard nearestWeekdays.isEmpty, !lastWeekday, plainDaysOfWeek, lastDayOffsets.isEmpty || fromEnd != nil else {
             throw ScheduleError("'\(source)' uses W, LW, nL, # or L with other days, which systemd calendar specs cannot say.",
                                 hint: "List the days, or use runtime schedule.")
@@ -138,8 +138,8 @@ extension CronExpression {
             .joined(separator: ":")
         let month = Self.systemdRender(months, range: 1...12)
         let suffix = zone == .utc ? " UTC" : " " + zone.identifier
-        let weekdays = Self.systemdWeekdays(daysOfWeek)
-        let dom = daysOfMonth == Self.bits(1...31) ? "*" : Self.systemdRender(daysOfMonth, range: 1...31)
+        let weekdays = everyDayEither ? nil : Self.systemdWeekdays(daysOfWeek)
+        let dom = everyDayEither || daysOfMonth == Self.bits(1...31) ? "*" : Self.systemdRender(daysOfMonth, range: 1...31)
         let date = fromEnd.map { "*-\(month)~" + ($0 < 9 ? "0" : "") + "\($0 + 1)" } ?? "*-\(month)-\(dom)"
         var lines: [String] = []
         if dayMatching == .either, dom != "*" || fromEnd != nil, weekdays != nil {

@@ -21,10 +21,18 @@ public enum Schedule: Sendable, Equatable {
         }
     }
 
-    /// Three fields or more and no `:` or `..`: cron (a calendar spec has at most a weekday, a date
-    /// and a time), so a cron expression with a field too few is told so.
+    /// The longest rate.
+    static let maximumRate: Int64 = 10 * 366 * 86400
+    /// The last second a fire time may be (9999-12-31T23:59:59Z): later years have no RFC 3339 form.
+    static let lastInstant: Int64 = 253_402_300_799
+
+    /// Cron unless it reads as a calendar spec: a weekday or shorthand word first, a time (`:`), `..`,
+    /// `~`, or a lone date (`*-*-01`). So a cron expression with a field too few is told so.
     static func looksLikeCron(_ text: String) -> Bool {
-        text.split(whereSeparator: { $0 == " " || $0 == "\t" }).count >= 3 && !text.contains(":") && !text.contains("..")
+        let tokens = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let first = tokens.first else { return false }
+        if first.first?.isLetter == true || text.contains(":") || text.contains("..") || text.contains("~") { return false }
+        return !(tokens.count == 1 && first.contains("-"))
     }
 
     static func rate(_ text: String) throws(ScheduleError) -> Int64 {
@@ -33,7 +41,11 @@ public enum Schedule: Sendable, Equatable {
         guard text.hasSuffix(")"), inner.count == 2, let n = Int64(inner[0]), n > 0, let unit = units[inner[1].lowercased()] else {
             throw ScheduleError("'\(text)' is not a rate.", hint: "Write rate(N unit) with a unit of seconds, minutes, hours or days, e.g. rate(5 minutes).")
         }
-        return n * unit
+        let (seconds, overflow) = n.multipliedReportingOverflow(by: unit)
+        guard !overflow, seconds <= maximumRate else {
+            throw ScheduleError("'\(text)' is longer than 10 years.", hint: "Use a cron expression for rare runs, e.g. '0 0 1 1 *' once a year.")
+        }
+        return seconds
     }
 
     /// The first run strictly after `instant`, in `zone`. A local time the clocks skip (spring
@@ -44,11 +56,13 @@ public enum Schedule: Sendable, Equatable {
         let next: Int64?
         switch self {
         case .rate(let interval):
+            guard seconds < Self.lastInstant else { return nil }
             next = (floorDivide(seconds, interval) + 1) * interval
         case .cron(let expression):
             next = expression.next(after: seconds, in: zone)
         }
-        return next.map { Date(timeIntervalSince1970: Double($0)) }
+        guard let next, next <= Self.lastInstant else { return nil }
+        return Date(timeIntervalSince1970: Double(next))
     }
 
     /// The next `count` runs after `instant`.
