@@ -4,8 +4,9 @@ import FoundationEssentials
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
-        abstract: "Work with schedules: cron expressions, systemd calendar specs and rates.",
-        subcommands: [Explain.self]
+        abstract: "Run a manifest's tasks on their schedules, or explain a schedule.",
+        subcommands: [Run.self, Explain.self],
+        defaultSubcommand: Run.self
     )
 
     struct Explain: AsyncParsableCommand {

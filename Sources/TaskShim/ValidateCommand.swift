@@ -24,13 +24,9 @@ struct ValidateCommand: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: manifest) else {
                 throw TaskShimError(.noInput, "\(manifest) cannot be read.", hint: "Give the manifest's path, or run where taskshim.toml is.")
             }
-            let directory = manifest.contains("/") ? String(manifest[..<manifest.lastIndex(of: "/")!]) : "."
-            let registry = runtime.registry
-            let (parsed, problems) = TaskManifest.read(String(decoding: data, as: UTF8.self)) { handler in
-                if registry.names.contains(handler) { return true }
-                guard let dot = handler.lastIndex(of: "."), registry.fileExtensions.contains(String(handler[handler.index(after: dot)...])) else { return false }
-                return FileManager.default.fileExists(atPath: handler.hasPrefix("/") ? handler : directory + "/" + handler)
-            }
+            let directory = ScheduleCommand.Run.directory(of: manifest)
+            let (parsed, problems) = TaskManifest.read(String(decoding: data, as: UTF8.self),
+                                                       handlerExists: ScheduleCommand.Run.handlerExists(runtime.registry, directory))
             for problem in problems.sorted(by: { $0.line < $1.line }) {
                 io.standardError.write(line: "\(manifest):\(problem.line): " + (problem.key.isEmpty ? "" : problem.key + ": ") + problem.message)
             }

@@ -1,0 +1,53 @@
+import FoundationEssentials
+
+/// Scheduled runs claimed in a table every scheduler of a deployment shares
+/// (`TASKSHIM_SCHEDULE_URL`: PostgreSQL, or a SQLite file for the processes of one host): a run is
+/// inserted once, by the first scheduler; the others find it taken. The table also remembers the last
+/// run of each task, so a restarted scheduler can catch up one it missed.
+actor SQLRunClaims: RunClaims {
+    private let database: any SQLDatabase
+    let displayName: String
+
+    private init(database: any SQLDatabase) {
+        self.database = database
+        displayName = "\(database.kind) \(database.displayName)"
+    }
+
+    static func open(url: String) async throws(TaskShimError) -> SQLRunClaims {
+        do {
+            let database = try await SQLDatabases.open(url: url)
+            let create = """
+                CREATE TABLE IF NOT EXISTS taskshim_schedule_runs (
+                  task TEXT NOT NULL, logical_time BIGINT NOT NULL, scheduler TEXT NOT NULL, claimed_at BIGINT NOT NULL,
+                  PRIMARY KEY (task, logical_time))
+                """
+            do {
+                _ = try await database.all(create)
+            } catch {
+                // Another scheduler created it at the same moment (PostgreSQL can refuse the second CREATE).
+                _ = try await database.all("SELECT 1 FROM taskshim_schedule_runs LIMIT 1")
+            }
+            // Old claims only answer "was it run": a month is plenty.
+            _ = try await database.all("DELETE FROM taskshim_schedule_runs WHERE claimed_at < :cutoff",
+                                       parameters: ["cutoff": .integer(Int64(Date().timeIntervalSince1970) - 31 * 86400)])
+            return SQLRunClaims(database: database)
+        } catch {
+            let wrapped = TaskShimError.wrapping(error)
+            throw TaskShimError(wrapped.status, "The schedule's claims database (TASKSHIM_SCHEDULE_URL): \(wrapped.message)", hint: wrapped.hint)
+        }
+    }
+
+    func claim(task: String, logicalTime: Date, scheduler: String) async throws -> Bool {
+        let rows = try await database.all("""
+            INSERT INTO taskshim_schedule_runs (task, logical_time, scheduler, claimed_at) VALUES (:task, :time, :scheduler, :now)
+            ON CONFLICT (task, logical_time) DO NOTHING RETURNING task
+            """, parameters: ["task": .text(task), "time": .integer(Int64(logicalTime.timeIntervalSince1970)), "scheduler": .text(scheduler),
+                              "now": .integer(Int64(Date().timeIntervalSince1970))])
+        return rows.count == 1
+    }
+
+    func lastClaimed(task: String) async throws -> Date? {
+        let rows = try await database.all("SELECT max(logical_time) FROM taskshim_schedule_runs WHERE task = :task", parameters: ["task": .text(task)])
+        return rows.first?[0].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+    }
+}

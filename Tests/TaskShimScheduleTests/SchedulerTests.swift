@@ -1,0 +1,206 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import TaskShimSchedule
+
+/// A clock the test moves: sleepers wake when it passes their time.
+final class ManualClock: ScheduleClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+    private var sleepers: [(Date, UUID, CheckedContinuation<Void, any Error>)] = []
+
+    init(_ start: Date) { current = start }
+
+    func now() -> Date { lock.withLock { current } }
+
+    func sleep(until date: Date) async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready: Bool = lock.withLock {
+                    if date <= current { return true }
+                    sleepers.append((date, id, continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation: CheckedContinuation<Void, any Error>? = lock.withLock {
+                guard let index = sleepers.firstIndex(where: { $0.1 == id }) else { return nil }
+                return sleepers.remove(at: index).2
+            }
+            continuation?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves the clock and wakes whoever slept until then.
+    func advance(to date: Date) {
+        let due: [CheckedContinuation<Void, any Error>] = lock.withLock {
+            current = date
+            let woken = sleepers.filter { $0.0 <= date }
+            sleepers.removeAll { $0.0 <= date }
+            return woken.map(\.2)
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    var sleeping: Int { lock.withLock { sleepers.count } }
+}
+
+/// What the scheduler launched and reported.
+final class Recorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var launches: [(String, Date, String)] = []
+    private var events: [Scheduler.Event] = []
+    private var cancelled = 0
+
+    func launched(_ task: String, _ time: Date, _ key: String) { lock.withLock { launches.append((task, time, key)) } }
+    func event(_ event: Scheduler.Event) { lock.withLock { events.append(event) } }
+    func wasCancelled() { lock.withLock { cancelled += 1 } }
+    var times: [Date] { lock.withLock { launches.map(\.1) } }
+    var keys: [String] { lock.withLock { launches.map(\.2) } }
+    var allEvents: [Scheduler.Event] { lock.withLock { events } }
+    var cancellations: Int { lock.withLock { cancelled } }
+}
+
+struct SchedulerTests {
+    let t0 = Date(timeIntervalSince1970: 1_796_212_800)  // 2026-12-02T12:00:00Z
+
+    func task(_ name: String, _ schedule: String, concurrency: TaskManifest.ConcurrencyPolicy = .allow, deadline: Duration? = nil,
+              jitter: Duration? = nil) throws -> TaskManifest.Task {
+        TaskManifest.Task(name: name, handler: "echo", schedule: try Schedule(parsing: schedule), scheduleText: schedule, timeZone: .utc, timeout: nil,
+                          retries: 0, concurrency: concurrency, startingDeadline: deadline, jitter: jitter, secrets: [], audit: [], environment: [:],
+                          memoryMiB: nil, platforms: [], line: 1)
+    }
+
+    /// Waits (in real time) until `condition` holds, up to 5 s.
+    func eventually(_ condition: () -> Bool) async throws {
+        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// Moves the clock in steps, letting the scheduler run between them.
+    func step(_ clock: ManualClock, to seconds: Int, then condition: () -> Bool) async throws {
+        try await eventually { clock.sleeping > 0 }
+        clock.advance(to: t0.addingTimeInterval(Double(seconds)))
+        try await eventually(condition)
+    }
+
+    @Test func eachRunFiresOnceWithItsScheduledTimeAndKey() async throws {
+        let clock = ManualClock(t0), record = Recorder()
+        let scheduler = Scheduler(tasks: [try task("tick", "*/10 * * * * *")], clock: clock, name: "a",
+                                  launch: { task, time, key in record.launched(task.name, time, key) })
+        let running = Task { await scheduler.run(drain: .seconds(1)) }
+        try await step(clock, to: 10) { record.times.count == 1 }
+        try await step(clock, to: 23) { record.times.count == 2 }  // late: still the 20 s run, once
+        try await step(clock, to: 30) { record.times.count == 3 }
+        running.cancel()
+        await running.value
+        #expect(record.times == [10, 20, 30].map { t0.addingTimeInterval($0) })
+        #expect(record.keys == ["tick@2026-12-02T12:00:10Z", "tick@2026-12-02T12:00:20Z", "tick@2026-12-02T12:00:30Z"])
+    }
+
+    @Test func forbidSkipsARunWhileTheLastOneRunsAndAllowDoesNot() async throws {
+        for policy in [TaskManifest.ConcurrencyPolicy.forbid, .allow] {
+            let clock = ManualClock(t0), record = Recorder()
+            let release = Mutex(false)
+            let scheduler = Scheduler(tasks: [try task("slow", "*/10 * * * * *", concurrency: policy)], clock: clock, name: "a", launch: { task, time, key in
+                record.launched(task.name, time, key)
+                while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+            }, report: { record.event($0) })
+            let running = Task { await scheduler.run(drain: .seconds(5)) }
+            try await step(clock, to: 10) { record.times.count == 1 }
+            try await step(clock, to: 20) { record.times.count == 2 || record.allEvents.contains(.skippedRunning(task: "slow", logicalTime: t0.addingTimeInterval(20))) }
+            release.withLock { $0 = true }
+            running.cancel()
+            await running.value
+            #expect(record.times.count == (policy == .forbid ? 1 : 2), "\(policy)")
+        }
+    }
+
+    @Test func replaceCancelsTheRunningRunForTheNewOne() async throws {
+        let clock = ManualClock(t0), record = Recorder()
+        let scheduler = Scheduler(tasks: [try task("slow", "*/10 * * * * *", concurrency: .replace)], clock: clock, name: "a", launch: { task, time, key in
+            record.launched(task.name, time, key)
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            record.wasCancelled()
+        }, report: { record.event($0) })
+        let running = Task { await scheduler.run(drain: .milliseconds(100)) }
+        try await step(clock, to: 10) { record.times.count == 1 }
+        try await step(clock, to: 20) { record.times.count == 2 && record.cancellations == 1 }
+        #expect(record.allEvents.contains(.replaced(task: "slow", logicalTime: t0.addingTimeInterval(20))))
+        running.cancel()
+        await running.value
+        #expect(record.cancellations == 2, "the last one cancelled at stop, after the drain")
+    }
+
+    @Test func aJumpRunsOnlyTheLatestRunWithinTheStartingDeadline() async throws {
+        let clock = ManualClock(t0), record = Recorder()
+        let scheduler = Scheduler(tasks: [try task("tick", "*/10 * * * * *", deadline: .seconds(5))], clock: clock, name: "a",
+                                  launch: { task, time, key in record.launched(task.name, time, key) }, report: { record.event($0) })
+        let running = Task { await scheduler.run(drain: .seconds(1)) }
+        // The host slept from 0 s to 62 s: the 60 s run is 2 s late (within 5 s), 10-50 s are missed.
+        try await step(clock, to: 62) { record.times.count == 1 }
+        // Woken 8 s after 70 s: past the deadline, skipped.
+        try await step(clock, to: 78) { record.allEvents.contains(.missed(task: "tick", logicalTime: t0.addingTimeInterval(70), count: 1)) }
+        running.cancel()
+        await running.value
+        #expect(record.times == [t0.addingTimeInterval(60)])
+        #expect(record.allEvents.contains(.missed(task: "tick", logicalTime: t0.addingTimeInterval(60), count: 5)))
+    }
+
+    @Test func aRestartCatchesUpTheLastMissedRunWithinTheDeadline() async throws {
+        let claims = InMemoryRunClaims()
+        _ = await claims.claim(task: "tick", logicalTime: t0, scheduler: "before")
+        let clock = ManualClock(t0.addingTimeInterval(25)), record = Recorder()
+        let scheduler = Scheduler(tasks: [try task("tick", "*/10 * * * * *", deadline: .seconds(60))], clock: clock, claims: claims, name: "after",
+                                  launch: { task, time, key in record.launched(task.name, time, key) }, report: { record.event($0) })
+        let running = Task { await scheduler.run(drain: .seconds(1)) }
+        try await eventually { record.times.count == 1 }
+        try await step(clock, to: 30) { record.times.count == 2 }
+        running.cancel()
+        await running.value
+        // 10 s and 20 s were missed while stopped: the later one runs at once, then the schedule goes on.
+        #expect(record.times == [t0.addingTimeInterval(20), t0.addingTimeInterval(30)])
+        #expect(record.allEvents.contains(.missed(task: "tick", logicalTime: t0.addingTimeInterval(20), count: 1)))
+    }
+
+    @Test func twoSchedulersSharingClaimsFireEachRunOnce() async throws {
+        let claims = InMemoryRunClaims(), clock = ManualClock(t0), record = Recorder()
+        let schedulers = try ["a", "b"].map { name in
+            Scheduler(tasks: [try task("tick", "*/10 * * * * *")], clock: clock, claims: claims, name: name,
+                      launch: { task, time, key in record.launched(task.name, time, key) })
+        }
+        let running = schedulers.map { scheduler in Task { await scheduler.run(drain: .seconds(1)) } }
+        for second in [10, 20, 30] {
+            try await eventually { clock.sleeping >= 2 }
+            clock.advance(to: t0.addingTimeInterval(Double(second)))
+            try await eventually { record.times.count == second / 10 }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+        #expect(record.times == [10, 20, 30].map { t0.addingTimeInterval($0) })
+    }
+
+    @Test func jitterIsTheSameForATaskAndWithinItsBound() throws {
+        let a = try task("alpha", "* * * * *", jitter: .seconds(30)), b = try task("beta", "* * * * *", jitter: .seconds(30))
+        #expect(Scheduler.jitter(for: a) == Scheduler.jitter(for: a))
+        #expect(Scheduler.jitter(for: a) != Scheduler.jitter(for: b))
+        for task in [a, b] { #expect(Scheduler.jitter(for: task) <= .seconds(30) && Scheduler.jitter(for: task) >= .zero) }
+        #expect(Scheduler.jitter(for: try self.task("none", "* * * * *")) == .zero)
+    }
+
+    @Test func stoppingWaitsForRunningTasksWithinTheDrain() async throws {
+        let clock = ManualClock(t0), record = Recorder()
+        let scheduler = Scheduler(tasks: [try task("work", "*/10 * * * * *")], clock: clock, name: "a", launch: { task, time, key in
+            record.launched(task.name, time, key)
+            try? await Task.sleep(for: .milliseconds(300))  // finishes within the drain
+            if !Task.isCancelled { record.event(.fired(task: "done", logicalTime: time)) }
+        })
+        let running = Task { await scheduler.run(drain: .seconds(3)) }
+        try await step(clock, to: 10) { record.times.count == 1 }
+        running.cancel()
+        await running.value
+        #expect(record.allEvents == [.fired(task: "done", logicalTime: t0.addingTimeInterval(10))], "the run finished, not cancelled")
+    }
+}
