@@ -137,7 +137,11 @@ extension ScheduleCommand {
                                             deadline: task.timeout.map { Date().addingTimeInterval(Scheduler.seconds($0)) }, idempotencyKey: key)
                 let outcome = await runner.run(handler, invocation)
                 guard let error = outcome.error, error.isRetryable, attempt <= task.retries, !Task.isCancelled else { return }
-                try? await Task.sleep(for: .seconds(min(60, 1 << (attempt - 1))))
+                do {
+                    try await Task.sleep(for: .seconds(1 << min(attempt - 1, 6)))  // 1, 2, 4 ... 64 s
+                } catch {
+                    return  // replaced or stopping: no further attempt
+                }
             }
         }
 

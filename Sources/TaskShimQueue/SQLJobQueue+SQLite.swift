@@ -55,10 +55,9 @@ extension SQLJobQueue.Dialect {
     static let sqlite = SQLJobQueue.Dialect(
         migrate: { database in
             guard let file = database as? SQLiteDatabase else { return }
-            // RETURNING is 3.35's (UPDATE ... FROM 3.33's); Ubuntu 20.04 and RHEL 8 have older ones.
-            let version = try await file.all("SELECT sqlite_version()").first?[0] ?? "0"
-            let parts = version.split(separator: ".").compactMap { Int($0) } + [0, 0]
-            guard parts[0] > 3 || (parts[0] == 3 && parts[1] >= 35) else {
+            // RETURNING is 3.35's (UPDATE ... FROM 3.33's).
+            let (supported, version) = try await file.returningSupport()
+            guard supported else {
                 throw TaskShimError.configuration("The SQLite queue needs SQLite 3.35 or newer; this host's library is \(version).",
                                                   hint: "Install a newer libsqlite3, or use a PostgreSQL or Redis queue.")
             }

@@ -9,17 +9,22 @@ public protocol RunClaims: Sendable {
     func lastClaimed(task: String) async throws -> Date?
 }
 
-/// Claims kept in memory: one scheduler, no catch-up across restarts.
+/// Claims kept in memory, one per task and logical time as in the SQL table: one scheduler, no
+/// catch-up across restarts.
 public actor InMemoryRunClaims: RunClaims {
-    private var claimed: [String: Date] = [:]
+    private var claimed: [String: Set<Date>] = [:]
+    private var last: [String: Date] = [:]
 
     public init() {}
 
     public func claim(task: String, logicalTime: Date, scheduler: String) -> Bool {
-        if let last = claimed[task], last >= logicalTime { return false }
-        claimed[task] = logicalTime
+        guard claimed[task, default: []].insert(logicalTime).inserted else { return false }
+        let latest = max(last[task] ?? logicalTime, logicalTime)
+        last[task] = latest
+        // A day of claims is all a clock that steps back can meet again.
+        if claimed[task]!.count > 2000 { claimed[task] = claimed[task]!.filter { latest.timeIntervalSince($0) < 86400 } }
         return true
     }
 
-    public func lastClaimed(task: String) -> Date? { claimed[task] }
+    public func lastClaimed(task: String) -> Date? { last[task] }
 }

@@ -31,6 +31,8 @@ public actor Scheduler {
     private var running: [String: [UUID: Task<Void, Never>]] = [:]
     private var wake: CheckedContinuation<Void, Never>?
     private var sleeper: Task<Void, any Error>?
+    private var starting = true
+    private var pendingReload: [TaskManifest.Task]?
 
     public init(tasks: [TaskManifest.Task], clock: any ScheduleClock = SystemScheduleClock(), claims: any RunClaims = InMemoryRunClaims(),
                 name: String, launch: @escaping Launch, report: @escaping Report = { _ in }) {
@@ -52,7 +54,7 @@ public actor Scheduler {
         guard let jitter = task.jitter, jitter > .zero else { return .zero }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
         for byte in task.name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        let milliseconds = jitter.components.seconds * 1000 + jitter.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = min(jitter.components.seconds, 86400) * 1000 + jitter.components.attoseconds / 1_000_000_000_000_000
         return .milliseconds(Int64(hash % UInt64(max(1, milliseconds + 1))))
     }
 
@@ -60,6 +62,11 @@ public actor Scheduler {
     public func run(drain: Duration = .seconds(10)) async {
         let start = clock.now()
         for task in tasks { await schedule(task, after: start, catchingUp: true) }
+        starting = false
+        if let pending = pendingReload {
+            pendingReload = nil
+            await reload(pending)
+        }
         while !Task.isCancelled {
             guard let (task, due) = earliest() else {
                 await waitForever()
@@ -82,12 +89,26 @@ public actor Scheduler {
         await Task { await self.stop(drain: drain) }.value
     }
 
-    /// Replaces the tasks (SIGHUP): runs in progress go on; each new task's next time is from now.
+    /// Replaces the tasks (SIGHUP): runs in progress go on; a task whose schedule, zone and jitter are
+    /// unchanged keeps its next run (one waiting out its jitter is not lost); others count from now.
     public func reload(_ tasks: [TaskManifest.Task]) async {
+        guard !starting else {
+            pendingReload = tasks  // applied once the start-up scheduling (which awaits the claims) is done
+            return
+        }
+        let before = Dictionary(self.tasks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let kept = next
         self.tasks = tasks
         next = [:]
         let now = clock.now()
-        for task in tasks { await schedule(task, after: now, catchingUp: false) }
+        for task in tasks {
+            if let old = before[task.name], old.scheduleText == task.scheduleText, old.timeZone == task.timeZone, old.jitter == task.jitter,
+               let pending = kept[task.name] {
+                next[task.name] = pending
+            } else {
+                await schedule(task, after: now, catchingUp: false)
+            }
+        }
         sleeper?.cancel()
         wake?.resume()
         wake = nil
@@ -96,8 +117,10 @@ public actor Scheduler {
     /// The runs in progress, by task.
     public var runningCounts: [String: Int] { running.mapValues(\.count).filter { $0.value > 0 } }
 
+    /// The task to fire next: the earliest due time plus that task's own jitter.
     private func earliest() -> (TaskManifest.Task, Date)? {
-        tasks.compactMap { task in next[task.name].map { (task, $0) } }.min { $0.1 < $1.1 }
+        tasks.compactMap { task in next[task.name].map { (task, $0) } }
+            .min { $0.1.addingTimeInterval(Self.seconds(Self.jitter(for: $0.0))) < $1.1.addingTimeInterval(Self.seconds(Self.jitter(for: $1.0))) }
     }
 
     private func waitForever() async {
@@ -116,10 +139,19 @@ public actor Scheduler {
     /// The next time of `task` after `instant`; at start, a run missed while no scheduler ran is caught
     /// up once when the claims remember the last one and it is within the starting deadline.
     private func schedule(_ task: TaskManifest.Task, after instant: Date, catchingUp: Bool) async {
-        if catchingUp, let deadline = task.startingDeadline, let last = try? await claims.lastClaimed(task: task.name) {
+        var last: Date?
+        if catchingUp, task.startingDeadline != nil {
+            do {
+                last = try await claims.lastClaimed(task: task.name)
+            } catch {
+                report(.claimFailed(task: task.name, logicalTime: instant, error: "cannot read the last run to catch up: \(error)"))
+            }
+        }
+        if let deadline = task.startingDeadline, let last {
             var missed: Date?
             var count = 0
-            var cursor = last
+            // Only runs that could still start matter: walk from the deadline's start, not from long ago.
+            var cursor = max(last, instant.addingTimeInterval(-Self.seconds(deadline) - 1))
             while let time = task.schedule.next(after: cursor, in: task.timeZone), time <= instant {
                 missed = time
                 count += 1
@@ -131,7 +163,7 @@ public actor Scheduler {
                 next[task.name] = missed
                 return
             }
-            if count > 0 { report(.missed(task: task.name, logicalTime: missed ?? last, count: count)) }
+            if count > 0 || cursor > last { report(.missed(task: task.name, logicalTime: missed ?? last, count: max(count, 1))) }
         }
         next[task.name] = task.schedule.next(after: instant, in: task.timeZone)
     }
@@ -141,12 +173,13 @@ public actor Scheduler {
         // Runs due since `due` (the clock jumped, or the host slept): only the latest may run.
         var logicalTime = due
         var skipped = 0
-        while let later = task.schedule.next(after: logicalTime, in: task.timeZone), later <= now {
+        let jitter = Self.seconds(Self.jitter(for: task))
+        while let later = task.schedule.next(after: logicalTime, in: task.timeZone), later.addingTimeInterval(jitter) <= now {
             logicalTime = later
             skipped += 1
         }
         next[task.name] = task.schedule.next(after: logicalTime, in: task.timeZone)
-        if let deadline = task.startingDeadline, now.timeIntervalSince(logicalTime) - Self.seconds(Self.jitter(for: task)) > Self.seconds(deadline) {
+        if let deadline = task.startingDeadline, now.timeIntervalSince(logicalTime) - jitter > Self.seconds(deadline) {
             report(.missed(task: task.name, logicalTime: logicalTime, count: skipped + 1))
             return
         }
@@ -191,7 +224,11 @@ public actor Scheduler {
         }
         let left = running.values.flatMap { $0.values }
         for run in left { run.cancel() }
-        for run in left { await run.value }
+        // A handler that ignores cancellation must not keep the process alive: give up after 5 s more.
+        let giveUp = ContinuousClock.now.advanced(by: .seconds(5))
+        while running.values.contains(where: { !$0.isEmpty }), ContinuousClock.now < giveUp {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// A duration in seconds, fractions kept.

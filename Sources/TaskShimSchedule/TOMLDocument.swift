@@ -126,6 +126,7 @@ struct TOMLDocument {
                     keys.append(String(decoding: bytes[start..<index], as: UTF8.self))
                 }
                 skipSpaces()
+                guard keys.count <= 16 else { throw fail("the key has too many parts") }
                 if peek == UInt8(ascii: ".") { index += 1; continue }
                 guard peek == terminator else { throw fail("expected '\(Character(Unicode.Scalar(terminator)))' after the key \(keys.joined(separator: "."))") }
                 return keys
@@ -136,8 +137,14 @@ struct TOMLDocument {
             (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
         }
 
+        /// How deep arrays and inline tables may nest (a manifest needs two).
+        var depth = 0
+
         mutating func value() throws(ScheduleError) -> Located {
             let at = line
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= 16 else { throw fail("values nest too deep") }
             guard let byte = peek else { throw fail("a value is missing") }
             switch byte {
             case UInt8(ascii: "\""):

@@ -102,7 +102,9 @@ public struct TaskManifest: Sendable {
                 tasks.append(task)
             }
         }
-        return (problems.isEmpty ? TaskManifest(tasks: tasks) : nil, problems)
+        var unique: [Problem] = []
+        for problem in problems where !unique.contains(problem) { unique.append(problem) }
+        return (unique.isEmpty ? TaskManifest(tasks: tasks) : nil, unique)
     }
 
     private static func readTask(_ name: String, _ settings: [String: TOMLDocument.Located], ownKeys: Set<String>, line: Int,
@@ -111,7 +113,10 @@ public struct TaskManifest: Sendable {
         let before = ProblemCounter()
         func report(_ located: TOMLDocument.Located?, _ key: String, _ message: String) {
             before.count += 1
-            problem(located, "tasks.\(name)\(key.isEmpty ? "" : "." + key)", message, line)
+            // A value the task took from [defaults] is reported there (once, however many tasks take it).
+            let setting = String(key.prefix { $0 != "." })
+            let owner = located != nil && !ownKeys.contains(setting) ? "defaults" : "tasks.\(name)"
+            problem(located, "\(owner)\(key.isEmpty ? "" : "." + key)", message, line)
         }
         for key in ownKeys where !taskKeys.contains(key) {
             report(settings[key], key, "is not a task setting" + suggestion(key, taskKeys))
@@ -124,10 +129,10 @@ public struct TaskManifest: Sendable {
         func duration(_ key: String) -> Duration? {
             guard let located = settings[key] else { return nil }
             switch located.value {
-            case .integer(let seconds) where seconds >= 0: return .seconds(seconds)
+            case .integer(let seconds) where seconds >= 0 && seconds <= maximumDuration: return .seconds(seconds)
             case .string(let value):
-                if let parsed = parseDuration(value) { return parsed }
-                report(located, key, "'\(value)' is not a duration: write for example \"30s\", \"5m\", \"1h30m\" or \"2d\"")
+                if let parsed = parseDuration(value), parsed <= .seconds(maximumDuration) { return parsed }
+                report(located, key, "'\(value)' is not a duration of at most a year: write for example \"30s\", \"5m\", \"1h30m\" or \"2d\"")
             default: report(located, key, "must be a duration such as \"5m\"")
             }
             return nil
@@ -188,8 +193,12 @@ public struct TaskManifest: Sendable {
             }
         }
         let secrets = list("secrets")
-        for (index, secret) in secrets.enumerated() where !secret.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-            if case .array(let items)? = settings["secrets"]?.value { report(items[index], "secrets", "'\(secret)' is not an environment variable name") }
+        if case .array(let items)? = settings["secrets"]?.value {
+            for item in items {
+                if case .string(let secret) = item.value, !secret.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                    report(item, "secrets", "'\(secret)' is not an environment variable name")
+                }
+            }
         }
         let audit = list("audit", allowed: auditSinks)
         let platforms = list("platforms", allowed: platformNames)
@@ -211,9 +220,12 @@ public struct TaskManifest: Sendable {
 
     private final class ProblemCounter { var count = 0 }
 
+    /// The longest timeout, deadline or jitter: a year.
+    static let maximumDuration = 366 * 86400
+
     /// `30s`, `5m`, `1h30m`, `2d`, or a number of seconds.
     static func parseDuration(_ text: String) -> Duration? {
-        if let seconds = Int(text), seconds >= 0 { return .seconds(seconds) }
+        if let seconds = Int(text), seconds >= 0 { return seconds <= maximumDuration ? .seconds(seconds) : nil }
         var total = 0, number = 0, digits = 0
         for character in text {
             if let digit = character.wholeNumberValue, character.isASCII {
@@ -231,7 +243,8 @@ public struct TaskManifest: Sendable {
             default: return nil
             }
             guard digits > 0 else { return nil }
-            total += number * unit
+            total += number * unit  // at most 9 digits times a day: no overflow
+            guard total <= maximumDuration else { return nil }
             (number, digits) = (0, 0)
         }
         return digits == 0 && !text.isEmpty ? .seconds(total) : nil

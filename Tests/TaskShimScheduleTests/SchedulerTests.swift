@@ -17,12 +17,15 @@ final class ManualClock: ScheduleClock, @unchecked Sendable {
         let id = UUID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let ready: Bool = lock.withLock {
-                    if date <= current { return true }
+                // Cancelled before the sleeper is registered: onCancel found nothing to wake, so say so here.
+                let state: Int = lock.withLock {
+                    if Task.isCancelled { return 2 }
+                    if date <= current { return 1 }
                     sleepers.append((date, id, continuation))
-                    return false
+                    return 0
                 }
-                if ready { continuation.resume() }
+                if state == 1 { continuation.resume() }
+                if state == 2 { continuation.resume(throwing: CancellationError()) }
             }
         } onCancel: {
             let continuation: CheckedContinuation<Void, any Error>? = lock.withLock {
@@ -184,10 +187,41 @@ struct SchedulerTests {
 
     @Test func jitterIsTheSameForATaskAndWithinItsBound() throws {
         let a = try task("alpha", "* * * * *", jitter: .seconds(30)), b = try task("beta", "* * * * *", jitter: .seconds(30))
-        #expect(Scheduler.jitter(for: a) == Scheduler.jitter(for: a))
         #expect(Scheduler.jitter(for: a) != Scheduler.jitter(for: b))
+        // Spread across names: 100 tasks take many different delays, all within the bound.
+        let delays = try Set((0..<100).map { Scheduler.jitter(for: try task("t\($0)", "* * * * *", jitter: .seconds(30))) })
+        #expect(delays.count > 90 && delays.allSatisfy { $0 <= .seconds(30) })
         for task in [a, b] { #expect(Scheduler.jitter(for: task) <= .seconds(30) && Scheduler.jitter(for: task) >= .zero) }
         #expect(Scheduler.jitter(for: try self.task("none", "* * * * *")) == .zero)
+    }
+
+    @Test func aTasksJitterDelaysOnlyThatTask() async throws {
+        let clock = ManualClock(t0), record = Recorder()
+        // A is due at 10 s but waits its jitter; B is due at 20 s and must not wait for A.
+        let a = try task("a", "10 * * * * *", jitter: .seconds(50)), b = try task("b", "20 * * * * *")
+        let scheduler = Scheduler(tasks: [a, b], clock: clock, name: "s", launch: { task, time, key in record.launched(task.name, time, key) })
+        let running = Task { await scheduler.run(drain: .seconds(1)) }
+        try await step(clock, to: 20) { record.keys.contains("b@2026-12-02T12:00:20Z") }
+        let fireA = 10 + Scheduler.seconds(Scheduler.jitter(for: a))
+        if fireA > 20 { #expect(!record.keys.contains { $0.hasPrefix("a@") }, "a waits its own jitter") }
+        try await step(clock, to: Int(fireA.rounded(.up)) + 1) { record.keys.contains("a@2026-12-02T12:00:10Z") }
+        running.cancel()
+        await running.value
+        #expect(record.times.contains(t0.addingTimeInterval(10)), "a keeps its scheduled time as its logical time")
+    }
+
+    @Test func aReloadAddsAndRemovesTasksAndKeepsUnchangedOnes() async throws {
+        let clock = ManualClock(t0), record = Recorder()
+        let scheduler = Scheduler(tasks: [try task("old", "*/10 * * * * *"), try task("kept", "*/10 * * * * *")], clock: clock, name: "s",
+                                  launch: { task, time, key in record.launched(task.name, time, key) })
+        let running = Task { await scheduler.run(drain: .seconds(1)) }
+        try await step(clock, to: 10) { record.keys.count == 2 }
+        try await eventually { clock.sleeping > 0 }
+        await scheduler.reload([try task("kept", "*/10 * * * * *"), try task("new", "*/10 * * * * *")])
+        try await step(clock, to: 20) { record.keys.count == 4 }
+        running.cancel()
+        await running.value
+        #expect(Set(record.keys.suffix(2)) == ["kept@2026-12-02T12:00:20Z", "new@2026-12-02T12:00:20Z"], "\(record.keys)")
     }
 
     @Test func stoppingWaitsForRunningTasksWithinTheDrain() async throws {

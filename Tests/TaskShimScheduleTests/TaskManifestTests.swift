@@ -98,6 +98,17 @@ struct TaskManifestTests {
         }
     }
 
+    @Test func aBadDefaultIsReportedOnceWhereItIs() {
+        let text = "[defaults]\ntimeout = \"soon\"\n[tasks.a]\nhandler = \"echo\"\nschedule = \"@daily\"\n[tasks.b]\nhandler = \"echo\"\nschedule = \"@daily\"\nsecrets = [1, \"A-B\"]\njitter = \"400d\"\n"
+        let (_, problems) = TaskManifest.read(text) { _ in true }
+        #expect(problems.filter { $0.key == "defaults.timeout" }.count == 1 && problems.first { $0.key == "defaults.timeout" }?.line == 2, "\(problems)")
+        #expect(problems.contains { $0.key == "tasks.b.secrets" && $0.message.contains("'A-B'") && $0.line == 9 }, "\(problems)")
+        #expect(problems.contains { $0.key == "tasks.b.jitter" && $0.message.contains("at most a year") }, "\(problems)")
+        // Deep nesting is refused, not a crash.
+        let deep = "x = " + String(repeating: "[", count: 10_000) + "\n"
+        #expect(TaskManifest.read(deep) { _ in true }.problems.first?.message.contains("nest too deep") == true)
+    }
+
     @Test func durationsAndNearMisses() {
         #expect(TaskManifest.parseDuration("90") == .seconds(90))
         #expect(TaskManifest.parseDuration("1h30m") == .seconds(5400))
