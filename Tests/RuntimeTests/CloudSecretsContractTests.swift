@@ -18,7 +18,7 @@ extension ProcessDrivingTests {
         let moto = try await MotoServer(checkingSignatures: true)
         let identity = try #require(moto.identity)
         let directory = try TemporaryDirectory()
-        try moto.createSecret(name: "signed/queue", value: "sqlite:" + directory.file("signed.db"))
+        try await moto.createSecret(name: "signed/queue", value: "sqlite:" + directory.file("signed.db"))
         var environment = ["AWS_ACCESS_KEY_ID": identity.accessKeyID, "AWS_SECRET_ACCESS_KEY": identity.secretAccessKey,
                            "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto.url, "TASKSHIM_QUEUE_URL": "aws-sm://signed/queue"]
         let signed = try await runtime(["jobs", "stats"], environment)
@@ -34,7 +34,7 @@ extension ProcessDrivingTests {
         let moto = try await MotoServer(checkingSignatures: true, uncheckedCalls: 2)
         let identity = try #require(moto.identity)
         let directory = try TemporaryDirectory()
-        try moto.createSecret(name: "irsa/queue", value: #"{"url":"sqlite:\#(directory.file("irsa.db"))"}"#)
+        try await moto.createSecret(name: "irsa/queue", value: #"{"url":"sqlite:\#(directory.file("irsa.db"))"}"#)
         let token = try directory.write("token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwOnJ1bm5lciJ9.c2ln\n")
         let stats = try await runtime(["jobs", "stats"], ["AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": identity.roleARN,
                                                           "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto.url,
@@ -50,9 +50,9 @@ extension ProcessDrivingTests {
         let moto = try await MotoServer(checkingSignatures: true)
         let identity = try #require(moto.identity)
         let directory = try TemporaryDirectory()
-        try moto.createSecret(name: "ecs/queue", value: "sqlite:" + directory.file("ecs.db"))
+        try await moto.createSecret(name: "ecs/queue", value: "sqlite:" + directory.file("ecs.db"))
         // The endpoint first serves credentials moto does not know (revoked, say), then good ones.
-        let endpoint = try CloudIdentityServer(["aws_token": "task-token", "aws_credentials": [
+        let endpoint = try await CloudIdentityServer.start(["aws_token": "task-token", "aws_credentials": [
             ["AccessKeyId": "ASIAREVOKED", "SecretAccessKey": "gone", "Token": "old-session", "Expiration": "2099-01-01T00:00:00Z"],
             // (No Token: moto refuses an IAM user's keys sent with a session token.)
             ["AccessKeyId": identity.accessKeyID, "SecretAccessKey": identity.secretAccessKey, "Expiration": "2099-01-01T00:00:00Z"],
@@ -66,8 +66,8 @@ extension ProcessDrivingTests {
 
     @Test func googleSecretsAreReadWithAServiceAccountKeyForTheSeedsTelemetryID() async throws {
         let directory = try TemporaryDirectory()
-        let key = try GoogleServiceAccountKey(in: directory)
-        let server = try CloudIdentityServer(key.serverConfiguration.merging(
+        let key = try await GoogleServiceAccountKey.make(in: directory)
+        let server = try await CloudIdentityServer.start(key.serverConfiguration.merging(
             ["gcp_secrets": ["projects/ops/secrets/telemetry/versions/latest": #"{"api_key":"\#(Canary.value)"}"#]]) { $1 })
         let receiver = try await RecordingReceiver.start()
         let environment = ["SECRETS_PROVIDER": "gcp", "TELEMETRY_SECRETS_ID": "telemetry", "GOOGLE_CLOUD_PROJECT": "ops",
@@ -87,7 +87,7 @@ extension ProcessDrivingTests {
 
     @Test func aTelemetryKeyTheEndpointRefusesIsReadAgainAndTheBatchSentWithTheNewOne() async throws {
         // Secret Manager serves the old key, then the rotated one; the endpoint refuses the first request.
-        let server = try CloudIdentityServer(["gcp_secrets": ["projects/ops/secrets/telemetry/versions/latest": ["old-key-1", "rotated-key-2"]]])
+        let server = try await CloudIdentityServer.start(["gcp_secrets": ["projects/ops/secrets/telemetry/versions/latest": ["old-key-1", "rotated-key-2"]]])
         let receiver = try await RecordingReceiver.start(statuses: ["401", "200"])
         let demo = RepositoryPaths.path("handlers/SQLTelemetry/examples/demo.sql")
         let run = try await runtime(["exec", demo],
@@ -106,7 +106,7 @@ extension ProcessDrivingTests {
         let rds = ["engine": "postgres", "host": url.host ?? "", "port": url.port.map(String.init) ?? "5432", "username": url.user ?? "",
                    "password": url.password ?? "", "dbname": String(url.path.dropFirst())]
         let secret = String(decoding: try JSONSerialization.data(withJSONObject: rds), as: UTF8.self)
-        let server = try CloudIdentityServer(["azure_secrets": ["app-db": secret], "identity_header": "container-apps"])
+        let server = try await CloudIdentityServer.start(["azure_secrets": ["app-db": secret], "identity_header": "container-apps"])
         let environment = ["SECRETS_PROVIDER": "azure", "DATABASE_SECRET_ID": "app-db", "AZURE_KEYVAULT_URL": "https://ops.vault.azure.net/",
                            "TASKSHIM_AZURE_KEYVAULT_ENDPOINT": server.url + "/kv",
                            "IDENTITY_ENDPOINT": server.url + "/msi/token", "IDENTITY_HEADER": "container-apps"]

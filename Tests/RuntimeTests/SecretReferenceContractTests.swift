@@ -23,7 +23,7 @@ extension ProcessDrivingTests {
         let moto = try await MotoServer()
         let directory = try TemporaryDirectory()
         let queueFile = directory.file("queue.db")
-        try moto.createSecret(name: "prod/queue", value: #"{"url":"sqlite:\#(queueFile)","password":"\#(Canary.value)"}"#)
+        try await moto.createSecret(name: "prod/queue", value: #"{"url":"sqlite:\#(queueFile)","password":"\#(Canary.value)"}"#)
         let aws = ["AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "not-checked-by-moto", "AWS_SESSION_TOKEN": "session",
                    "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": moto.url]
         // The queue URL comes from a JSON field of the secret; another field is the canary, marked secret by the reference.
@@ -67,7 +67,7 @@ extension ProcessDrivingTests {
     @Test func containerCredentialsAreFetchedWithTheirToken() async throws {
         let moto = try await MotoServer()
         let directory = try TemporaryDirectory()
-        try moto.createSecret(name: "pod/queue", value: "sqlite:" + directory.file("pod.db"))
+        try await moto.createSecret(name: "pod/queue", value: "sqlite:" + directory.file("pod.db"))
         let endpoint = try PortServer(["python3", "-c", Self.credentialsEndpoint])
         _ = try directory.write("token", "pod-token\n")
         var environment = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(endpoint.port)/v1/credentials",

@@ -81,7 +81,7 @@ struct AWSCredentialProviderTests {
 
     @Test func credentialsCloseToExpiringAreFetchedAgainAndOthersKept() async throws {
         let soon = ISO8601DateFormatter().string(from: Date(timeIntervalSinceNow: 60))
-        let server = try CloudIdentityServer(["aws_token": "t", "aws_credentials": [
+        let server = try await CloudIdentityServer.start(["aws_token": "t", "aws_credentials": [
             ["AccessKeyId": "ASIASOON", "SecretAccessKey": "s1", "Token": "t1", "Expiration": soon],
             ["AccessKeyId": "ASIALATER", "SecretAccessKey": "s2", "Token": "t2", "Expiration": "2099-01-01T00:00:00Z"],
         ]])
@@ -102,7 +102,7 @@ struct AWSCredentialProviderTests {
     }
 
     @Test func aSlowCredentialsEndpointCannotHoldTheStartPastTheTimeLimit() async throws {
-        let server = try CloudIdentityServer(["aws_token": "t", "aws_delay_seconds": 10,
+        let server = try await CloudIdentityServer.start(["aws_token": "t", "aws_delay_seconds": 10,
                                               "aws_credentials": [["AccessKeyId": "ASIASLOW", "SecretAccessKey": "s", "Token": "t"]]])
         let environment = Environment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url + "/aws/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "t",
                                        "AWS_REGION": "eu-west-1", "A_SECRET": "aws-sm://one", "B_SECRET": "aws-sm://two"])
@@ -127,7 +127,7 @@ struct AWSCredentialProviderTests {
     }
 
     @Test func instanceMetadataIsReadWithAnIMDSv2SessionToken() async throws {
-        let server = try CloudIdentityServer(["aws_credentials": [["AccessKeyId": "ASIAEC2", "SecretAccessKey": "s", "Token": "t",
+        let server = try await CloudIdentityServer.start(["aws_credentials": [["AccessKeyId": "ASIAEC2", "SecretAccessKey": "s", "Token": "t",
                                                                    "Expiration": "2099-01-01T00:00:00Z"]]])
         let credentials = try await AWSCredentialProvider.load(Environment(["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url, "HOME": "/nonexistent"]), for: "test")
         #expect(credentials.accessKeyID == "ASIAEC2" && credentials.sessionToken == "t" && credentials.source == "EC2 instance metadata")
@@ -144,7 +144,7 @@ struct AWSCredentialProviderTests {
 
 struct GoogleAndAzureTests {
     @Test func aRevokedGoogleTokenIsReplacedOnce() async throws {
-        let server = try CloudIdentityServer(["gcp_secrets": ["projects/p/secrets/s/versions/latest": Canary.value]])
+        let server = try await CloudIdentityServer.start(["gcp_secrets": ["projects/p/secrets/s/versions/latest": Canary.value]])
         let manager = GoogleSecretManager(environment: Environment(["GCE_METADATA_HOST": "127.0.0.1:\(server.port)",
                                                                     "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": server.url + "/", "HOME": "/nonexistent"]))
         #expect(try await manager.secretString("projects/p/secrets/s/versions/latest", for: "X") == Canary.value)
@@ -159,15 +159,15 @@ struct GoogleAndAzureTests {
 
     @Test func aServiceAccountKeySignsAJWTTheTokenEndpointVerifies() async throws {
         let directory = try TemporaryDirectory()
-        let key = try GoogleServiceAccountKey(in: directory)
-        let server = try CloudIdentityServer(key.serverConfiguration.merging(["gcp_secrets": ["projects/p/secrets/s/versions/3": "v3"]]) { $1 })
+        let key = try await GoogleServiceAccountKey.make(in: directory)
+        let server = try await CloudIdentityServer.start(key.serverConfiguration.merging(["gcp_secrets": ["projects/p/secrets/s/versions/3": "v3"]]) { $1 })
         let path = try key.writeKeyFile(tokenURI: server.url + "/token")
         let manager = GoogleSecretManager(environment: Environment(["GOOGLE_APPLICATION_CREDENTIALS": path,
                                                                     "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": server.url]))
         #expect(try await manager.secretString("projects/p/secrets/s/versions/3", for: "X") == "v3")
         #expect(try await server.counts()["google-token"] == 1)
         // Another key (not the one the server knows) is refused by the verifier: 77, not a value.
-        let other = try GoogleServiceAccountKey(in: try TemporaryDirectory())
+        let other = try await GoogleServiceAccountKey.make(in: try TemporaryDirectory())
         let wrong = GoogleSecretManager(environment: Environment(["GOOGLE_APPLICATION_CREDENTIALS": try other.writeKeyFile(tokenURI: server.url + "/token"),
                                                                   "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": server.url]))
         do {
@@ -181,7 +181,7 @@ struct GoogleAndAzureTests {
     @Test func keyVaultIsReadWithEachManagedIdentitySource() async throws {
         let directory = try TemporaryDirectory()
         let federated = try directory.write("federated-token", "eyJfederated.token\n")
-        let server = try CloudIdentityServer(["azure_secrets": ["db-password": Canary.value], "identity_header": "app-service-secret",
+        let server = try await CloudIdentityServer.start(["azure_secrets": ["db-password": Canary.value], "identity_header": "app-service-secret",
                                               "federated_token": "eyJfederated.token", "azure_client_id": "client-1", "azure_tenant_id": "tenant-1"])
         let vault = ["TASKSHIM_AZURE_KEYVAULT_ENDPOINT": server.url + "/kv"]
         let sources: [(String, [String: String])] = [
@@ -251,7 +251,7 @@ struct SecretStoreTests {
     }
 
     @Test func callersRefusedAtOnceShareOneReadAndAllGetTheRotatedValue() async throws {
-        let server = try CloudIdentityServer(["gcp_secrets": ["projects/p/secrets/k/versions/latest": ["old", "rotated"]]])
+        let server = try await CloudIdentityServer.start(["gcp_secrets": ["projects/p/secrets/k/versions/latest": ["old", "rotated"]]])
         let environment = Environment(["API_KEY": "gcp-sm://projects/p/secrets/k/versions/latest", "GCE_METADATA_HOST": "127.0.0.1:\(server.port)",
                                        "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER": server.url])
         let (resolved, store) = try await SecretResolver().resolved(environment, ttl: nil)

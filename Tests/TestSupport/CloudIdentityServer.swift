@@ -8,11 +8,21 @@ public final class CloudIdentityServer: @unchecked Sendable {
     private let server: PortServer
     private let directory: TemporaryDirectory
 
-    /// - Parameter configuration: the JSON object cloud_identity.py documents.
-    public init(_ configuration: [String: Any]) throws {
-        directory = try TemporaryDirectory()
+    /// - Parameter configuration: the JSON object cloud_identity.py documents. Blocks while Python
+    ///   starts: from async tests use ``start(_:)``.
+    public convenience init(_ configuration: [String: Any]) throws {
+        try self.init(json: try JSONSerialization.data(withJSONObject: configuration))
+    }
+
+    /// Starts the server off the cooperative pool (the interpreter takes a while to listen).
+    public static func start(_ configuration: [String: Any]) async throws -> CloudIdentityServer {
         let data = try JSONSerialization.data(withJSONObject: configuration)
-        try data.write(to: URL(fileURLWithPath: directory.file("config.json")))
+        return try await offPool { try CloudIdentityServer(json: data) }
+    }
+
+    private init(json: Data) throws {
+        directory = try TemporaryDirectory()
+        try json.write(to: URL(fileURLWithPath: directory.file("config.json")))
         server = try PortServer(["python3", RepositoryPaths.path("Tests/Support/cloud_identity.py"), "--config", directory.file("config.json")])
     }
 
@@ -38,6 +48,11 @@ public struct GoogleServiceAccountKey: Sendable {
     public let keyID = "0123456789abcdef"
     private let privateKeyPEM: String
     private let directory: TemporaryDirectory
+
+    /// Makes the key off the cooperative pool (openssl runs as a child process).
+    public static func make(in directory: TemporaryDirectory) async throws -> GoogleServiceAccountKey {
+        try await offPool { try GoogleServiceAccountKey(in: directory) }
+    }
 
     public init(in directory: TemporaryDirectory) throws {
         self.directory = directory

@@ -50,13 +50,16 @@ public final class MotoServer: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             throw MissingServer(description: "moto's server did not start on port \(port): pip install 'moto[server]' (scripts/install-deps --python).")
         }
-        if checkingSignatures { identity = try setUp() }
+        if checkingSignatures {
+            let server = UncheckedSendable(self)
+            identity = try await offPool { try server.value.setUp() }
+        }
     }
 
     /// The calls `setUp` makes, all before moto starts checking.
     private static let setupCalls = 5
 
-    private func setUp() throws -> Identity {
+    func setUp() throws -> Identity {
         let script = """
             import boto3, json, sys
             iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="AKIDSETUP", aws_secret_access_key="setup")
@@ -78,9 +81,15 @@ public final class MotoServer: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
+    /// ``createSecret(name:value:region:)`` off the cooperative pool.
+    public func createSecret(name: String, value: String, region: String = "eu-west-1") async throws {
+        let server = UncheckedSendable(self)
+        try await offPool { try server.value.createSecretBlocking(name: name, value: value, region: region) }
+    }
+
     /// Creates a Secrets Manager secret through boto3 (which moto brings), with the server's user's keys
     /// when it checks signatures.
-    public func createSecret(name: String, value: String, region: String = "eu-west-1") throws {
+    public func createSecretBlocking(name: String, value: String, region: String = "eu-west-1") throws {
         let script = """
             import boto3, sys
             boto3.client("secretsmanager", region_name=sys.argv[2], endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[4],
