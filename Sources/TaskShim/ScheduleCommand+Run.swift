@@ -19,6 +19,9 @@ extension ScheduleCommand {
                 deployment claims each run in a shared table: replicas never fire the same run twice, and a \
                 restarted scheduler catches up the last run it missed within the starting deadline.
 
+                With --enqueue, each run is added to the queue `runtime worker` reads (TASKSHIM_QUEUE_URL, ...) \
+                instead: the job carries the run's logical time and idempotency key, which the worker uses.
+
                 SIGTERM or SIGINT stops scheduling and waits TASKSHIM_DRAIN_TIMEOUT seconds (default 8) for \
                 running tasks before cancelling them; SIGHUP reads the manifest again.
 
@@ -33,6 +36,12 @@ extension ScheduleCommand {
 
         @Option(help: "This scheduler's name in claims and logs (default: the host name and process id).")
         var name: String?
+
+        @Flag(help: "Add each run to the queue (TASKSHIM_QUEUE_URL, as `runtime worker` reads it) instead of running it here.")
+        var enqueue = false
+
+        @Option(name: .customLong("queue-name"), help: ArgumentHelp("With --enqueue, the queue name.", valueName: "name"))
+        var queueName = "default"
 
         func run() async throws {
             guard let (runtime, io) = Runtime.current else { return }
@@ -64,10 +73,21 @@ extension ScheduleCommand {
             let environment = io.environment
             let output = io.standardOutput
             let recorder: any AuditRecorder = audit ?? NoAudit()
-            let scheduler = Scheduler(tasks: tasks, claims: claims, name: schedulerName, launch: { task, logicalTime, key in
-                await Self.launch(task, logicalTime: logicalTime, key: key, registry: registry, directory: directory, environment: environment,
-                                  secrets: secrets, output: output, dependencies: dependencies, audit: recorder, logger: logger)
-            }, report: { event in Self.log(event, logger) })
+            let launch: Scheduler.Launch
+            if enqueue {
+                let queue = try QueueURL.open(nil, environment: io.environment)
+                do { try await queue.migrate() } catch { throw .wrapping(error) }
+                let queueName = self.queueName
+                launch = { task, logicalTime, key in
+                    await Self.enqueue(task, logicalTime: logicalTime, key: key, into: queue, name: queueName, directory: directory, logger: logger)
+                }
+            } else {
+                launch = { task, logicalTime, key in
+                    await Self.launch(task, logicalTime: logicalTime, key: key, registry: registry, directory: directory, environment: environment,
+                                      secrets: secrets, output: output, dependencies: dependencies, audit: recorder, logger: logger)
+                }
+            }
+            let scheduler = Scheduler(tasks: tasks, claims: claims, name: schedulerName, launch: launch, report: { event in Self.log(event, logger) })
             logger.info("scheduler started", metadata: ["tasks": .stringConvertible(tasks.count), "manifest": .string(manifest),
                                                         "claims": .string(claimsName), "scheduler": .string(schedulerName)])
             let manifest = self.manifest
@@ -142,6 +162,25 @@ extension ScheduleCommand {
                 } catch {
                     return  // replaced or stopping: no further attempt
                 }
+            }
+        }
+
+        /// The run as a job: the handler is its type, the payload its task, logical time and idempotency
+        /// key (the worker runs it for that time), the key also its unique key so it is queued once.
+        static func enqueue(_ task: TaskManifest.Task, logicalTime: Date, key: String, into queue: any JobQueue, name: String,
+                            directory: String, logger: Logger) async {
+            var payload = JSONLine()
+            payload.add("task", task.name)
+            payload.add("logical_time", Timestamp.format(logicalTime, fractional: false))
+            payload.add("idempotency_key", key)
+            let job = NewJob(queue: name, type: path(task.handler, in: directory), payload: Data(payload.string.utf8), maxAttempts: task.retries + 1,
+                             uniqueKey: key)
+            do {
+                let id = try await queue.enqueue(job)
+                logger.info("run enqueued", metadata: ["task": .string(task.name), "logical_time": .string(Timestamp.format(logicalTime, fractional: false)),
+                                                       "job_id": .string(id.map(String.init) ?? "already queued")])
+            } catch {
+                logger.error("run not enqueued: \(error)", metadata: ["task": .string(task.name)])
             }
         }
 

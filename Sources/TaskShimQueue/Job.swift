@@ -25,9 +25,14 @@ public struct Job: Sendable, Equatable {
 
     /// The invocation a handler gets for this job: trigger `queue`, the job's attempt, an idempotency
     /// key every try of the job shares.
+    /// A payload holding `logical_time` (RFC 3339) and `idempotency_key`, as `runtime schedule --enqueue`
+    /// writes them, runs for that time under that key; any other job runs for now, keyed by its id.
     public func invocation(deadline: Date?) -> Invocation {
-        var invocation = Invocation(payload: payload, trigger: .queue, attempt: attempt, deadline: deadline,
-                                    requestID: "job-\(id)-\(attempt)", idempotencyKey: "job-\(id)")
+        let scheduled = payload.first == UInt8(ascii: "{") ? JSONValue.parse(payload)?.object : nil
+        var invocation = Invocation(payload: payload, trigger: .queue,
+                                    logicalTime: scheduled?["logical_time"]?.string.flatMap(Timestamp.parse) ?? Date(), attempt: attempt,
+                                    deadline: deadline, requestID: "job-\(id)-\(attempt)",
+                                    idempotencyKey: scheduled?["idempotency_key"]?.string ?? "job-\(id)")
         invocation.attributes["job_id"] = String(id)
         invocation.attributes["job_queue"] = queue
         invocation.attributes["job_type"] = type

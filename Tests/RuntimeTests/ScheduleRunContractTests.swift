@@ -9,7 +9,8 @@ extension ProcessDrivingTests {
     func runs(_ stdout: String, task: String) -> [String] {
         stdout.split(separator: "\n").compactMap { line -> String? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  (object["message"] as? String ?? object["msg"] as? String) == "run finished", object["task"] as? String == task else { return nil }
+                  (object["message"] as? String ?? object["msg"] as? String) == "run finished",
+                  task.isEmpty || object["task"] as? String == task else { return nil }
             return object["logical_time"] as? String
         }
     }
@@ -52,6 +53,28 @@ extension ProcessDrivingTests {
         #expect(all.count >= 4, "runs: \(all)")
         #expect(Set(all).count == all.count, "a run fired twice: \(all.sorted())")
         #expect(try await offPool { claimed() } == all.count, "one claim per run")
+    }
+
+    @Test func enqueuedRunsAreRunByAWorkerForTheirScheduledTime() async throws {
+        let directory = try TemporaryDirectory()
+        _ = try directory.write("taskshim.toml", "[tasks.tick]\nhandler = \"echo\"\nschedule = \"* * * * * *\"\n")
+        let queue = directory.file("queue.db")
+        let environment = ["TASKSHIM_QUEUE_URL": "sqlite://" + queue, "TASKSHIM_LOG_FORMAT": "json", "LOG_LEVEL": "info"]
+        let scheduled = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["schedule", "run", "--enqueue"], environment: environment,
+                                                  directory: directory.path) { pid in
+            Thread.sleep(forTimeInterval: 3.5)
+            kill(pid, SIGTERM)
+        }
+        let enqueued = scheduled.stdout.split(separator: "\n").filter { $0.contains("\"run enqueued\"") }
+        #expect(scheduled.status == 0 && enqueued.count >= 2, "\(scheduled.stdout)\(scheduled.stderr)")
+        let worker = try await runProcessAsync(RepositoryPaths.runtimeBinary, ["worker", "--burst"], environment: environment, directory: directory.path)
+        #expect(worker.status == 0, "\(worker.stderr)")
+        // Each job ran for the second it was scheduled, under the run's key, once.
+        let times = runs(worker.stdout, task: "")
+        let expected = enqueued.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["logical_time"] as? String
+        }
+        #expect(times.sorted() == expected.sorted() && Set(times).count == times.count, "worker \(times) vs enqueued \(expected)")
     }
 
     @Test func anInvalidManifestStopsTheSchedulerWithItsProblems() async throws {
