@@ -108,12 +108,16 @@ extension ScheduleCommand {
             logger.info("scheduler stopped", metadata: signal.map { ["signal": .string(SignalWatcher.name($0))] } ?? [:])
         }
 
-        static func load(_ manifest: String, registry: HandlerRegistry) throws(TaskShimError) -> [TaskManifest.Task] {
+        /// The manifest at `manifest`, read and checked against `registry` (66 when it cannot be read).
+        static func read(_ manifest: String, registry: HandlerRegistry) throws(TaskShimError) -> (manifest: TaskManifest?, problems: [TaskManifest.Problem]) {
             guard let data = FileManager.default.contents(atPath: manifest) else {
                 throw TaskShimError(.noInput, "\(manifest) cannot be read.", hint: "Give the manifest's path, or run where taskshim.toml is.")
             }
-            let directory = directory(of: manifest)
-            let (parsed, problems) = TaskManifest.read(String(decoding: data, as: UTF8.self), handlerExists: handlerExists(registry, directory))
+            return TaskManifest.read(String(decoding: data, as: UTF8.self), handlerExists: handlerExists(registry, directory(of: manifest)))
+        }
+
+        static func load(_ manifest: String, registry: HandlerRegistry) throws(TaskShimError) -> [TaskManifest.Task] {
+            let (parsed, problems) = try read(manifest, registry: registry)
             guard let parsed else {
                 throw .data("\(manifest) is not valid: " + problems.map(\.description).joined(separator: "; "), hint: "runtime validate \(manifest) lists every problem.")
             }
@@ -154,7 +158,7 @@ extension ScheduleCommand {
             let runner = Runner(logger: taskLogger, environment: taskEnvironment, secrets: secrets, output: output, dependencies: dependencies, audit: audit)
             for attempt in 1...(task.retries + 1) {
                 let invocation = Invocation(trigger: .schedule, logicalTime: logicalTime, attempt: attempt,
-                                            deadline: task.timeout.map { Date().addingTimeInterval(Scheduler.seconds($0)) }, idempotencyKey: key)
+                                            deadline: task.timeout.map { Date().addingTimeInterval($0.seconds) }, idempotencyKey: key)
                 let outcome = await runner.run(handler, invocation)
                 guard let error = outcome.error, error.isRetryable, attempt <= task.retries, !Task.isCancelled else { return }
                 do {

@@ -21,12 +21,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         guard let (runtime, io) = Runtime.current else { return }
         try await io.reportingErrors { _ throws(TaskShimError) in
-            guard let data = FileManager.default.contents(atPath: manifest) else {
-                throw TaskShimError(.noInput, "\(manifest) cannot be read.", hint: "Give the manifest's path, or run where taskshim.toml is.")
-            }
-            let directory = ScheduleCommand.Run.directory(of: manifest)
-            let (parsed, problems) = TaskManifest.read(String(decoding: data, as: UTF8.self),
-                                                       handlerExists: ScheduleCommand.Run.handlerExists(runtime.registry, directory))
+            let (parsed, problems) = try ScheduleCommand.Run.read(manifest, registry: runtime.registry)
             for problem in problems.sorted(by: { $0.line < $1.line }) {
                 io.standardError.write(line: "\(manifest):\(problem.line): " + (problem.key.isEmpty ? "" : problem.key + ": ") + problem.message)
             }

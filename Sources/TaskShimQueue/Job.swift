@@ -27,8 +27,11 @@ public struct Job: Sendable, Equatable {
     /// key every try of the job shares.
     /// A payload holding `logical_time` (RFC 3339) and `idempotency_key`, as `runtime schedule --enqueue`
     /// writes them, runs for that time under that key; any other job runs for now, keyed by its id.
+    private static let logicalTimeKey = Array("\"logical_time\"".utf8)
+
     public func invocation(deadline: Date?) -> Invocation {
-        let scheduled = payload.first == UInt8(ascii: "{") ? JSONValue.parse(payload)?.object : nil
+        // Parsed only when it can hold them: this runs for every job a worker claims.
+        let scheduled = payload.containsBytes(Self.logicalTimeKey) ? JSONValue.parse(payload)?.object : nil
         var invocation = Invocation(payload: payload, trigger: .queue,
                                     logicalTime: scheduled?["logical_time"]?.string.flatMap(Timestamp.parse) ?? Date(), attempt: attempt,
                                     deadline: deadline, requestID: "job-\(id)-\(attempt)",

@@ -72,7 +72,7 @@ public actor Scheduler {
                 await waitForever()
                 continue
             }
-            let fireAt = due.addingTimeInterval(Self.seconds(Self.jitter(for: task)))
+            let fireAt = due.addingTimeInterval(Self.jitter(for: task).seconds)
             // A sleep of its own, so a reload can cut it short and the loop look again.
             let clock = self.clock
             let sleep = Task { try await clock.sleep(until: fireAt) }
@@ -120,7 +120,7 @@ public actor Scheduler {
     /// The task to fire next: the earliest due time plus that task's own jitter.
     private func earliest() -> (TaskManifest.Task, Date)? {
         tasks.compactMap { task in next[task.name].map { (task, $0) } }
-            .min { $0.1.addingTimeInterval(Self.seconds(Self.jitter(for: $0.0))) < $1.1.addingTimeInterval(Self.seconds(Self.jitter(for: $1.0))) }
+            .min { $0.1.addingTimeInterval(Self.jitter(for: $0.0).seconds) < $1.1.addingTimeInterval(Self.jitter(for: $1.0).seconds) }
     }
 
     private func waitForever() async {
@@ -151,14 +151,14 @@ public actor Scheduler {
             var missed: Date?
             var count = 0
             // Only runs that could still start matter: walk from the deadline's start, not from long ago.
-            var cursor = max(last, instant.addingTimeInterval(-Self.seconds(deadline) - 1))
+            var cursor = max(last, instant.addingTimeInterval(-deadline.seconds - 1))
             while let time = task.schedule.next(after: cursor, in: task.timeZone), time <= instant {
                 missed = time
                 count += 1
                 cursor = time
                 if count > 100_000 { break }
             }
-            if let missed, instant.timeIntervalSince(missed) <= Self.seconds(deadline) {
+            if let missed, instant.timeIntervalSince(missed) <= deadline.seconds {
                 if count > 1 { report(.missed(task: task.name, logicalTime: missed, count: count - 1)) }
                 next[task.name] = missed
                 return
@@ -173,13 +173,13 @@ public actor Scheduler {
         // Runs due since `due` (the clock jumped, or the host slept): only the latest may run.
         var logicalTime = due
         var skipped = 0
-        let jitter = Self.seconds(Self.jitter(for: task))
+        let jitter = Self.jitter(for: task).seconds
         while let later = task.schedule.next(after: logicalTime, in: task.timeZone), later.addingTimeInterval(jitter) <= now {
             logicalTime = later
             skipped += 1
         }
         next[task.name] = task.schedule.next(after: logicalTime, in: task.timeZone)
-        if let deadline = task.startingDeadline, now.timeIntervalSince(logicalTime) - jitter > Self.seconds(deadline) {
+        if let deadline = task.startingDeadline, now.timeIntervalSince(logicalTime) - jitter > deadline.seconds {
             report(.missed(task: task.name, logicalTime: logicalTime, count: skipped + 1))
             return
         }
@@ -231,8 +231,4 @@ public actor Scheduler {
         }
     }
 
-    /// A duration in seconds, fractions kept.
-    public static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

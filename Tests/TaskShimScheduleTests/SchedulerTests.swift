@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import TaskShimSchedule
+import TaskShimCore
 
 /// A clock the test moves: sleepers wake when it passes their time.
 final class ManualClock: ScheduleClock, @unchecked Sendable {
@@ -202,7 +203,7 @@ struct SchedulerTests {
         let scheduler = Scheduler(tasks: [a, b], clock: clock, name: "s", launch: { task, time, key in record.launched(task.name, time, key) })
         let running = Task { await scheduler.run(drain: .seconds(1)) }
         try await step(clock, to: 20) { record.keys.contains("b@2026-12-02T12:00:20Z") }
-        let fireA = 10 + Scheduler.seconds(Scheduler.jitter(for: a))
+        let fireA = 10 + Scheduler.jitter(for: a).seconds
         if fireA > 20 { #expect(!record.keys.contains { $0.hasPrefix("a@") }, "a waits its own jitter") }
         try await step(clock, to: Int(fireA.rounded(.up)) + 1) { record.keys.contains("a@2026-12-02T12:00:10Z") }
         running.cancel()
