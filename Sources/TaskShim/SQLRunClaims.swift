@@ -3,7 +3,9 @@ import FoundationEssentials
 /// Scheduled runs claimed in a table every scheduler of a deployment shares
 /// (`TASKSHIM_SCHEDULE_URL`: PostgreSQL, or a SQLite file for the processes of one host): a run is
 /// inserted once, by the first scheduler; the others find it taken. The table also remembers the last
-/// run of each task, so a restarted scheduler can catch up one it missed.
+/// run of each task, so a restarted scheduler can catch up one it missed, and a second table holds the
+/// leases of `forbid` tasks' running runs (expiry times in milliseconds by each scheduler's clock:
+/// hosts' clocks must agree to well within the lease).
 ///
 /// Task names are the claims' keys: deployments that share a database need distinct task names.
 actor SQLRunClaims: RunClaims {
@@ -39,11 +41,17 @@ actor SQLRunClaims: RunClaims {
                   task TEXT NOT NULL, logical_time BIGINT NOT NULL, scheduler TEXT NOT NULL, claimed_at BIGINT NOT NULL,
                   PRIMARY KEY (task, logical_time))
                 """
-            do {
-                _ = try await database.all(create)
-            } catch {
-                // Another scheduler created it at the same moment (PostgreSQL can refuse the second CREATE).
-                _ = try await database.all("SELECT 1 FROM taskshim_schedule_runs LIMIT 1")
+            let createLeases = """
+                CREATE TABLE IF NOT EXISTS taskshim_schedule_leases (
+                  task TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)
+                """
+            for (statement, table) in [(create, "taskshim_schedule_runs"), (createLeases, "taskshim_schedule_leases")] {
+                do {
+                    _ = try await database.all(statement)
+                } catch {
+                    // Another scheduler created it at the same moment (PostgreSQL can refuse the second CREATE).
+                    _ = try await database.all("SELECT 1 FROM \(table) LIMIT 1")
+                }
             }
             // Old claims only answer "was it run": a month is plenty.
             _ = try await database.all("DELETE FROM taskshim_schedule_runs WHERE claimed_at < :cutoff",
@@ -78,4 +86,20 @@ actor SQLRunClaims: RunClaims {
         let rows = try await all("SELECT max(logical_time) FROM taskshim_schedule_runs WHERE task = :task", ["task": .text(task)])
         return rows.first?[0].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
     }
+
+    func lease(task: String, holder: String, until expiry: Date, now: Date) async throws -> Bool {
+        let rows = try await all("""
+            INSERT INTO taskshim_schedule_leases (task, holder, expires_at) VALUES (:task, :holder, :expiry)
+            ON CONFLICT (task) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+            WHERE taskshim_schedule_leases.expires_at < :now OR taskshim_schedule_leases.holder = excluded.holder
+            RETURNING task
+            """, ["task": .text(task), "holder": .text(holder), "expiry": .integer(Self.milliseconds(expiry)), "now": .integer(Self.milliseconds(now))])
+        return rows.count == 1
+    }
+
+    func release(task: String, holder: String) async throws {
+        _ = try await all("DELETE FROM taskshim_schedule_leases WHERE task = :task AND holder = :holder", ["task": .text(task), "holder": .text(holder)])
+    }
+
+    private static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 }

@@ -15,9 +15,11 @@ extension ScheduleCommand {
                 concurrency policy decides what happens when a run is due while the last one still runs \
                 (allow, forbid, replace); a run later than its starting_deadline is skipped and logged.
 
-                With TASKSHIM_SCHEDULE_URL (PostgreSQL, or a SQLite file for one host), every scheduler of the \
-                deployment claims each run in a shared table: replicas never fire the same run twice, and a \
-                restarted scheduler catches up the last run it missed within the starting deadline.
+                With TASKSHIM_SCHEDULE_URL (PostgreSQL, Redis, or a SQLite file for one host), every scheduler of \
+                the deployment claims each run in a shared store: replicas never fire the same run twice, a \
+                forbid task runs once at a time across all of them (its run holds a lease, renewed while it runs, \
+                that lapses TASKSHIM_SCHEDULE_LEASE seconds after a scheduler dies, default 30), and a restarted \
+                scheduler catches up the last run it missed within the starting deadline.
 
                 With --enqueue, each run is added to the queue `runtime worker` reads (TASKSHIM_QUEUE_URL, ...) \
                 instead: the job carries the run's logical time and idempotency key, which the worker uses.
@@ -57,12 +59,17 @@ extension ScheduleCommand {
             let tasks = try Self.load(manifest, registry: runtime.registry)
             let drain = try io.environment.int("TASKSHIM_DRAIN_TIMEOUT", default: 8, in: 0...3600)
             let schedulerName = name ?? "\(Self.hostName())-\(getpid())"
+            let lease = try io.environment.int("TASKSHIM_SCHEDULE_LEASE", default: 30, in: 3...86400)
             var claims: any RunClaims = InMemoryRunClaims()
             var claimsName = "this process"
             if let url = io.environment["TASKSHIM_SCHEDULE_URL"] {
-                let shared = try await SQLRunClaims.open(url: url)
-                claims = shared
-                claimsName = shared.displayName
+                if url.lowercased().hasPrefix("redis://") || url.lowercased().hasPrefix("rediss://") {
+                    let shared = try await RedisRunClaims.open(url: url, caFile: io.environment["TASKSHIM_CA_FILE"])
+                    (claims, claimsName) = (shared, shared.displayName)
+                } else {
+                    let shared = try await SQLRunClaims.open(url: url)
+                    (claims, claimsName) = (shared, shared.displayName)
+                }
             }
             let secrets = try io.secrets(redactor: redactor)
             let dependencies = try Dependencies(environment: io.environment, logger: logger)
@@ -87,7 +94,7 @@ extension ScheduleCommand {
                                       secrets: secrets, output: output, dependencies: dependencies, audit: recorder, logger: logger)
                 }
             }
-            let scheduler = Scheduler(tasks: tasks, claims: claims, name: schedulerName, launch: launch, report: { event in Self.log(event, logger) })
+            let scheduler = Scheduler(tasks: tasks, claims: claims, name: schedulerName, lease: .seconds(lease), launch: launch, report: { event in Self.log(event, logger) })
             logger.info("scheduler started", metadata: ["tasks": .stringConvertible(tasks.count), "manifest": .string(manifest),
                                                         "claims": .string(claimsName), "scheduler": .string(schedulerName)])
             let manifest = self.manifest
@@ -202,6 +209,12 @@ extension ScheduleCommand {
             case .missed(let task, let logicalTime, let count):
                 logger.warning("\(count) run(s) missed (the scheduler was not running, or late past the starting deadline)",
                                metadata: ["task": .string(task), "logical_time": time(logicalTime), "missed": .stringConvertible(count)])
+            case .runningElsewhere(let task, let logicalTime):
+                logger.warning("run skipped: the last one still runs on another scheduler (concurrency = forbid)",
+                               metadata: ["task": .string(task), "logical_time": time(logicalTime)])
+            case .leaseLost(let task, let logicalTime):
+                logger.error("the run lost its lease (it could not be renewed in time): another scheduler may start the task while it runs",
+                             metadata: ["task": .string(task), "logical_time": time(logicalTime)])
             case .claimFailed(let task, let logicalTime, let error):
                 logger.error("run not started: the claims database failed: \(error)", metadata: ["task": .string(task), "logical_time": time(logicalTime)])
             }

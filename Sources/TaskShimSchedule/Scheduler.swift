@@ -5,7 +5,9 @@ import TaskShimCore
 /// poll. Each run gets its scheduled time as its logical time, an idempotency key of the task and that
 /// time, and the task's timeout; the task's concurrency policy decides what a run due while the last
 /// one still runs does; a run later than the task's starting deadline is skipped (and counted). With
-/// shared ``RunClaims`` several schedulers fire each run once between them.
+/// shared ``RunClaims`` several schedulers fire each run once between them, and a `forbid` task runs
+/// once at a time across all of them: its run holds the task's lease, renewed every third of
+/// `lease` while it runs, so a scheduler killed mid-run frees it after at most `lease`.
 public actor Scheduler {
     /// What the scheduler asks of its host: run one task for one logical time.
     public typealias Launch = @Sendable (_ task: TaskManifest.Task, _ logicalTime: Date, _ idempotencyKey: String) async -> Void
@@ -19,6 +21,10 @@ public actor Scheduler {
         case claimedElsewhere(task: String, logicalTime: Date)
         case missed(task: String, logicalTime: Date, count: Int)
         case claimFailed(task: String, logicalTime: Date, error: String)
+        /// A `forbid` run skipped because another scheduler's run of the task holds its lease.
+        case runningElsewhere(task: String, logicalTime: Date)
+        /// A running run's lease could not be renewed: another scheduler took it after it lapsed.
+        case leaseLost(task: String, logicalTime: Date)
     }
 
     private var tasks: [TaskManifest.Task]
@@ -27,6 +33,7 @@ public actor Scheduler {
     private let launch: Launch
     private let report: Report
     private let name: String
+    private let lease: Duration
     private var next: [String: Date] = [:]
     private var running: [String: [UUID: Task<Void, Never>]] = [:]
     private var wake: CheckedContinuation<Void, Never>?
@@ -35,8 +42,9 @@ public actor Scheduler {
     private var pendingReload: [TaskManifest.Task]?
 
     public init(tasks: [TaskManifest.Task], clock: any ScheduleClock = SystemScheduleClock(), claims: any RunClaims = InMemoryRunClaims(),
-                name: String, launch: @escaping Launch, report: @escaping Report = { _ in }) {
+                name: String, lease: Duration = .seconds(30), launch: @escaping Launch, report: @escaping Report = { _ in }) {
         self.tasks = tasks
+        self.lease = lease
         self.clock = clock
         self.claims = claims
         self.name = name
@@ -198,17 +206,61 @@ public actor Scheduler {
             report(.claimFailed(task: task.name, logicalTime: logicalTime, error: "\(error)"))
             return
         }
+        let id = UUID()
+        var holder: String?
+        if task.concurrency == .forbid {
+            let candidate = "\(name)/\(id.uuidString.lowercased())"
+            do {
+                let now = clock.now()
+                guard try await claims.lease(task: task.name, holder: candidate, until: now.addingTimeInterval(lease.seconds), now: now) else {
+                    report(.runningElsewhere(task: task.name, logicalTime: logicalTime))
+                    return
+                }
+            } catch {
+                report(.claimFailed(task: task.name, logicalTime: logicalTime, error: "cannot take the task's lease: \(error)"))
+                return
+            }
+            holder = candidate
+        }
         if !inFlight.isEmpty, task.concurrency == .replace {
             for (_, run) in inFlight { run.cancel() }
             report(.replaced(task: task.name, logicalTime: logicalTime))
         }
-        let id = UUID()
         let key = Self.idempotencyKey(task: task.name, logicalTime: logicalTime)
         let launch = self.launch
+        let claims = self.claims
         report(.fired(task: task.name, logicalTime: logicalTime))
         running[task.name, default: [:]][id] = Task {
+            let keeper = holder.map { holder in Task { await self.keepLease(task.name, holder: holder, logicalTime: logicalTime) } }
             await launch(task, logicalTime, key)
+            keeper?.cancel()
+            await keeper?.value  // no renewal may land after the release
+            if let holder {
+                // In a task of its own: a stopping scheduler's cancelled run still gives its lease up.
+                await Task { try? await claims.release(task: task.name, holder: holder) }.value
+            }
             await self.finished(task.name, id)
+        }
+    }
+
+    /// Renews a running run's lease every third of its length until cancelled. A failed renewal is
+    /// tried again at the next one (the lease outlives two); a lease another scheduler took is reported.
+    private nonisolated func keepLease(_ task: String, holder: String, logicalTime: Date) async {
+        while true {
+            do {
+                try await clock.sleep(until: clock.now().addingTimeInterval(lease.seconds / 3))
+            } catch {
+                return
+            }
+            let now = clock.now()
+            do {
+                guard try await claims.lease(task: task, holder: holder, until: now.addingTimeInterval(lease.seconds), now: now) else {
+                    report(.leaseLost(task: task, logicalTime: logicalTime))
+                    return
+                }
+            } catch {
+                if Task.isCancelled { return }
+            }
         }
     }
 

@@ -24,7 +24,8 @@ struct SleepHandler: Handler {
     let name = "sleep"
 
     func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
-        let milliseconds = wholeNumber("ms", in: invocation.payload) ?? 0
+        // A scheduled run has no payload: its task's environment says how long.
+        let milliseconds = wholeNumber("ms", in: invocation.payload) ?? context.environment["SLEEP_MS"].flatMap { Int($0) } ?? 0
         // Tests wait for this line before signalling, so the signal lands mid-sleep however slow the machine.
         context.logger.info("sleeping")
         try await Task.sleep(for: .milliseconds(milliseconds))

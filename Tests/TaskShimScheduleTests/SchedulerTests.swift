@@ -186,6 +186,66 @@ struct SchedulerTests {
         #expect(record.times == [10, 20, 30].map { t0.addingTimeInterval($0) })
     }
 
+    @Test func forbidHoldsAcrossSchedulersWhileTheRunRenewsItsLease() async throws {
+        let claims = InMemoryRunClaims(), clock = ManualClock(t0), record = Recorder()
+        let release = Mutex(false)
+        // A 30 s lease and a run of 60 s: only its renewals keep the other scheduler out past 40 s.
+        let schedulers = try ["a", "b"].map { name in
+            Scheduler(tasks: [try task("slow", "*/10 * * * * *", concurrency: .forbid)], clock: clock, claims: claims, name: name, lease: .seconds(30),
+                      launch: { task, time, key in
+                          record.launched(task.name, time, key)
+                          while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+                      }, report: { record.event($0) })
+        }
+        let running = schedulers.map { scheduler in Task { await scheduler.run(drain: .seconds(5)) } }
+        for second in stride(from: 10, through: 70, by: 10) {
+            // Both schedulers and the run's lease keeper asleep (from 10 s on).
+            try await eventually { clock.sleeping >= (second == 10 ? 2 : 3) }
+            clock.advance(to: t0.addingTimeInterval(Double(second)))
+            // Both schedulers decided about this run (fired, found it claimed, skipped it).
+            let time = t0.addingTimeInterval(Double(second))
+            try await eventually { record.allEvents.filter { Self.logicalTime($0) == time }.count >= 2 }
+        }
+        #expect(record.times == [t0.addingTimeInterval(10)])
+        let elsewhere = record.allEvents.filter { if case .runningElsewhere = $0 { true } else { false } }
+        #expect(!elsewhere.isEmpty, "the other scheduler found the lease taken: \(record.allEvents)")
+        #expect(!record.allEvents.contains { if case .leaseLost = $0 { true } else { false } })
+        // Once the run ends its lease is given up: the next run starts, on either scheduler.
+        release.withLock { $0 = true }
+        try await eventually { clock.sleeping == 2 }
+        try await Task.sleep(for: .milliseconds(50))
+        release.withLock { $0 = false }
+        clock.advance(to: t0.addingTimeInterval(80))
+        try await eventually { record.times.count == 2 }
+        release.withLock { $0 = true }
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+        #expect(record.times == [t0.addingTimeInterval(10), t0.addingTimeInterval(80)])
+    }
+
+    static func logicalTime(_ event: Scheduler.Event) -> Date {
+        switch event {
+        case .fired(_, let time), .skippedRunning(_, let time), .replaced(_, let time), .claimedElsewhere(_, let time), .missed(_, let time, _),
+             .claimFailed(_, let time, _), .runningElsewhere(_, let time), .leaseLost(_, let time): time
+        }
+    }
+
+    @Test func theLeaseOfASchedulerThatDiedLapsesAndTheTaskRunsAgain() async throws {
+        let claims = InMemoryRunClaims(), clock = ManualClock(t0), record = Recorder()
+        // A scheduler killed mid-run: its lease was renewed last at 0 s, for 15 s.
+        #expect(await claims.lease(task: "slow", holder: "dead/1", until: t0.addingTimeInterval(15), now: t0))
+        let scheduler = Scheduler(tasks: [try task("slow", "*/10 * * * * *", concurrency: .forbid)], clock: clock, claims: claims, name: "b",
+                                  lease: .seconds(15), launch: { task, time, key in record.launched(task.name, time, key) }, report: { record.event($0) })
+        let running = Task { await scheduler.run(drain: .seconds(1)) }
+        try await step(clock, to: 10) { record.allEvents.contains(.runningElsewhere(task: "slow", logicalTime: t0.addingTimeInterval(10))) }
+        try await step(clock, to: 20) { record.times.count == 1 }
+        running.cancel()
+        await running.value
+        #expect(record.times == [t0.addingTimeInterval(20)])
+        // The finished run gave its lease up: anyone may take it now.
+        #expect(await claims.lease(task: "slow", holder: "c/1", until: t0.addingTimeInterval(60), now: t0.addingTimeInterval(21)))
+    }
+
     @Test func jitterIsTheSameForATaskAndWithinItsBound() throws {
         let a = try task("alpha", "* * * * *", jitter: .seconds(30)), b = try task("beta", "* * * * *", jitter: .seconds(30))
         #expect(Scheduler.jitter(for: a) != Scheduler.jitter(for: b))
