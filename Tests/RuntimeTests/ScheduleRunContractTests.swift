@@ -105,6 +105,38 @@ extension ProcessDrivingTests {
         #expect(!elsewhere.isEmpty, "one replica found the other's run holding the lease")
     }
 
+    @Test func aSchedulerKilledMidRunFreesAForbidTaskWhenItsLeaseLapses() async throws {
+        let (directory, task) = try project("held", #"handler = "sleep""# + "\n" + #"concurrency = "forbid""# + "\n" + #"environment = { SLEEP_MS = "60000" }"#)
+        let url = try TestServers.postgresURL()
+        let environment = ["TASKSHIM_SCHEDULE_URL": url, "TASKSHIM_SCHEDULE_LEASE": "3", "TASKSHIM_DRAIN_TIMEOUT": "0",
+                           "TASKSHIM_LOG_FORMAT": "json", "LOG_LEVEL": "info"]
+        @Sendable func leased() -> Bool {
+            let check = try? runProcess("/usr/bin/env", ["psql", "-X", "-tA", url, "-c", "SELECT count(*) FROM taskshim_schedule_leases WHERE task = '\(task)'"])
+            return check?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
+        // The first scheduler starts a run of a minute and is killed (SIGKILL) in the middle of it.
+        let killed = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["schedule", "run", "--name", "doomed"], environment: environment,
+                                               directory: directory.path) { pid in
+            Self.poll { leased() }
+            kill(pid, SIGKILL)
+        }
+        #expect(killed.status == SIGKILL || killed.stdout.contains("sleeping"), "\(killed.stdout)")
+        let started = Date()
+        // The second finds the dead one's lease for up to 3 s, then runs the task.
+        let survivor = try await runProcessAsync(RepositoryPaths.embeddedRuntimeBinary, ["schedule", "run", "--name", "survivor"], environment: environment,
+                                                 directory: directory.path) { pid in
+            Thread.sleep(forTimeInterval: 6)
+            kill(pid, SIGTERM)
+        }
+        let lines = survivor.stdout.split(separator: "\n")
+        let skipped = lines.firstIndex { $0.contains("still runs on another scheduler") }
+        let ran = lines.firstIndex { $0.contains("\"sleeping\"") }
+        #expect(survivor.status == 0 && ran != nil, "\(survivor.stdout)\(survivor.stderr)")
+        if let skipped, let ran { #expect(skipped < ran) }
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(!leased(), "the survivor's run, cancelled at stop, gave its lease up")
+    }
+
     @Test func sighupReadsTheManifestAgainAndABadOneIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let manifest = try directory.write("taskshim.toml", "[tasks.before]\nhandler = \"echo\"\nschedule = \"* * * * * *\"\n")
