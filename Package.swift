@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "TaskShim", targets: ["TaskShim"]),
         .executable(name: "runtime", targets: ["runtime"]),
+        .executable(name: "bootstrap", targets: ["bootstrap"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -16,13 +17,14 @@ let package = Package(
     targets: [
         // C libraries from Debian: headers at build time, the library itself opened on first use
         // (CLibraryLoader), so a run loads only what it calls. apt: libpq-dev libcurl4-openssl-dev
-        // libssl-dev libsqlite3-dev libhiredis-dev.
+        // libssl-dev libsqlite3-dev libhiredis-dev zlib1g-dev.
         .target(name: "CLibraryLoader"),
         .target(name: "CLibPQ", dependencies: ["CLibraryLoader"]),
         .target(name: "CHiredis", dependencies: ["CLibraryLoader"]),
         .target(name: "CCurl", dependencies: ["CLibraryLoader"]),
         .target(name: "COpenSSL", dependencies: ["CLibraryLoader"]),
         .target(name: "CSQLite", dependencies: ["CLibraryLoader"]),
+        .target(name: "CZlib", dependencies: ["CLibraryLoader"]),
 
         .target(
             name: "TaskShimCore",
@@ -30,7 +32,7 @@ let package = Package(
         ),
         .target(
             name: "TaskShimClients",
-            dependencies: ["TaskShimCore", "CLibPQ", "CCurl", "COpenSSL", "CSQLite", "CHiredis",
+            dependencies: ["TaskShimCore", "CLibraryLoader", "CLibPQ", "CCurl", "COpenSSL", "CSQLite", "CHiredis", "CZlib",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
@@ -42,6 +44,7 @@ let package = Package(
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "TaskShimSchedule", dependencies: ["TaskShimCore"]),
+        .target(name: "TaskShimPackager", dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimSchedule"]),
         .target(
             name: "TaskShimQueue",
             dependencies: ["TaskShimCore", "TaskShimClients", .product(name: "Logging", package: "swift-log")]
@@ -67,19 +70,23 @@ let package = Package(
         ),
         .target(
             name: "TaskShim",
-            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimSecrets", "TaskShimSchedule", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
+            dependencies: ["TaskShimCore", "TaskShimClients", "TaskShimAudit", "TaskShimQueue", "TaskShimSecrets", "TaskShimSchedule", "TaskShimPackager", "TaskShimLambda", "TaskShimHTTP", "SQLTelemetry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         // CGlibcCompat keeps the static binary runnable on glibc 2.34 (Lambda's provided.al2023).
         .executableTarget(name: "runtime", dependencies: ["TaskShim", "CGlibcCompat"]),
         .target(name: "CGlibcCompat"),
+        // A Lambda bundle's entry point: static, so it runs in a root holding nothing but the bundle.
+        .executableTarget(name: "bootstrap", path: "bootstrap",
+                          linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections", "-Xlinker", "-s"])]),
 
         .testTarget(name: "TaskShimCoreTests", dependencies: ["TaskShimCore", "TestSupport"]),
         .testTarget(name: "TaskShimClientsTests", dependencies: ["TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimAuditTests", dependencies: ["TaskShimAudit", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimSecretsTests", dependencies: ["TaskShimSecrets", "TestSupport"]),
         .testTarget(name: "TaskShimScheduleTests", dependencies: ["TaskShimSchedule", "TestSupport"]),
+        .testTarget(name: "TaskShimPackagerTests", dependencies: ["TaskShimPackager", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimQueueTests", dependencies: ["TaskShimQueue", "TaskShimClients", "TestSupport"]),
         .testTarget(name: "TaskShimLambdaTests", dependencies: ["TaskShimLambda", "TestSupport"]),
         .testTarget(name: "TaskShimHTTPTests", dependencies: ["TaskShimHTTP", "TaskShimClients", "TestSupport"]),

@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "CLibraryLoader.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +61,23 @@ const char *taskshim_library_probe(const char *const *names, char *error, size_t
     if (handle == NULL) return error;
     dlclose(handle);
     return NULL;
+}
+
+int taskshim_library_path(const char *name, char *path, size_t capacity) {
+    void *handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
+    if (handle == NULL) {
+        const char *message = dlerror();
+        snprintf(path, capacity, "%s", message ? message : "unknown error");
+        return -1;
+    }
+    struct link_map *map = NULL;
+    int status = dlinfo(handle, RTLD_DI_LINKMAP, &map);
+    if (status == 0 && map != NULL && map->l_name != NULL) {
+        snprintf(path, capacity, "%s", map->l_name);
+    } else {
+        snprintf(path, capacity, "the loader does not say where %s is", name);
+        status = -1;
+    }
+    dlclose(handle);
+    return status;
 }

@@ -12,6 +12,11 @@ TASKSHIM_LAZY(crypto, unsigned char *, HMAC,
                unsigned int *md_len),
               (evp_md, key, key_len, d, n, md, md_len))
 
+/* SHA-256 digests of files (image layers and blobs). */
+TASKSHIM_LAZY(crypto, int, EVP_DigestInit_ex, (EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl), (ctx, type, impl))
+TASKSHIM_LAZY(crypto, int, EVP_DigestUpdate, (EVP_MD_CTX *ctx, const void *d, size_t cnt), (ctx, d, cnt))
+TASKSHIM_LAZY(crypto, int, EVP_DigestFinal_ex, (EVP_MD_CTX *ctx, unsigned char *md, unsigned int *s), (ctx, md, s))
+
 /* RS256 signatures (Google service-account JWTs). */
 TASKSHIM_LAZY(crypto, BIO *, BIO_new_mem_buf, (const void *buf, int len), (buf, len))
 TASKSHIM_LAZY(crypto, int, BIO_free, (BIO *a), (a))

@@ -15,6 +15,6 @@ struct RootCommand: AsyncParsableCommand {
               runtime list
             """,
         version: Runtime.version,
-        subcommands: [ExecCommand.self, LambdaCommand.self, ServeCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self, ScheduleCommand.self, ValidateCommand.self, HealthcheckCommand.self, ListCommand.self, VersionCommand.self]
+        subcommands: [ExecCommand.self, LambdaCommand.self, PackageCommand.self, ServeCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self, ScheduleCommand.self, ValidateCommand.self, HealthcheckCommand.self, ListCommand.self, VersionCommand.self]
     )
 }

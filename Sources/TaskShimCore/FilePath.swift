@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The few path operations TaskShim needs, on plain strings.
 public enum FilePath {
     /// `directory/name`, or `name` alone when it is absolute.
@@ -11,5 +15,27 @@ public enum FilePath {
         let last = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
         guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return last }
         return String(last[..<dot])
+    }
+
+    /// `path` with `.` and `..` worked out on the text alone (`a/./b/../c` is `a/c`); nil when a `..`
+    /// climbs above where the path starts (or above `/`).
+    public static func normalized(_ path: String) -> String? {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                guard parts.popLast() != nil else { return nil }
+            default: parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
+
+    /// The absolute path of `path` with every symbolic link followed, or nil when it does not exist.
+    public static func resolved(_ path: String) -> String? {
+        guard let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
     }
 }

@@ -39,6 +39,9 @@ extension TaskShimError {
     public static func data(_ message: String, hint: String = "") -> TaskShimError {
         TaskShimError(.dataError, message, hint: hint)
     }
+    public static func noInput(_ message: String, hint: String = "") -> TaskShimError {
+        TaskShimError(.noInput, message, hint: hint)
+    }
 
     /// Wraps any error: a `TaskShimError` passes through, anything else is a software error.
     public static func wrapping(_ error: any Error) -> TaskShimError {

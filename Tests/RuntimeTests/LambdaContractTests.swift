@@ -40,7 +40,7 @@ extension ProcessDrivingTests {
     @Test func theBundleBootstrapStartsTheRuntime() async throws {
         let emulator = try await LambdaEmulator.start()
         let bundle = try TemporaryDirectory()
-        try FileManager.default.copyItem(atPath: RepositoryPaths.path("bootstrap/bootstrap"), toPath: bundle.file("bootstrap"))
+        try FileManager.default.copyItem(atPath: RepositoryPaths.builtExecutable("bootstrap"), toPath: bundle.file("bootstrap"))
         try FileManager.default.createSymbolicLink(atPath: bundle.file("runtime"), withDestinationPath: RepositoryPaths.runtimeBinary)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: bundle.file("bootstrap"))

@@ -49,7 +49,7 @@ public enum RepositoryPaths {
     /// Tests/EmbeddedRuntime: `runtime` as an embedder builds it, with handlers that misbehave.
     public static var embeddedRuntimeBinary: String { builtExecutable("embedded-runtime") }
 
-    private static func builtExecutable(_ name: String) -> String {
+    public static func builtExecutable(_ name: String) -> String {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         for _ in 0..<4 {
@@ -72,10 +72,17 @@ public final class TemporaryDirectory: @unchecked Sendable {
 
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
+    /// Writes `name` (its directories created), returns its path.
     @discardableResult
     public func write(_ name: String, _ contents: String) throws -> String {
+        try write(name, Data(contents.utf8))
+    }
+
+    @discardableResult
+    public func write(_ name: String, _ contents: Data) throws -> String {
         let target = file(name)
-        try contents.write(toFile: target, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try contents.write(to: URL(fileURLWithPath: target), options: .atomic)
         return target
     }
 

@@ -33,6 +33,10 @@ void *taskshim_library_optional_symbol(taskshim_library *library, const char *na
    when one loads (it is closed again), otherwise the same message, written into `error`. */
 const char *taskshim_library_probe(const char *const *names, char *error, size_t capacity);
 
+/* The file the loader opens for `name` (a soname such as "libcurl.so.4"), written into `path`: 0, or
+   -1 with the loader's reason in `path`. The library is opened and closed again. */
+int taskshim_library_path(const char *name, char *path, size_t capacity);
+
 /* taskshim_library_symbol, remembered in `*slot` so later calls cost one atomic load. */
 static inline void *taskshim_library_cached_symbol(taskshim_library *library, void **slot, const char *name) {
     void *symbol = __atomic_load_n(slot, __ATOMIC_ACQUIRE);

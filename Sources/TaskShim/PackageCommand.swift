@@ -1,0 +1,71 @@
+import ArgumentParser
+import FoundationEssentials
+import TaskShimPackager
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct PackageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "package",
+        abstract: "Build what you deploy: a Lambda zip.",
+        discussion: """
+            Packages this binary (or --binary), the libraries it needs, the task manifest and the handler \
+            files it names. Same input, same bytes. docs/deploy/ has a walkthrough per platform.
+
+            Examples:
+              runtime package lambda
+              runtime package lambda --include queries/window.sql --out build/
+            """,
+        subcommands: [Lambda.self]
+    )
+
+    /// Options every package command shares: what to package and where from.
+    struct Inputs: ParsableArguments {
+        @Option(help: ArgumentHelp("The task manifest; its handler files are packaged with it (skipped when the default is absent).", valueName: "path"))
+        var manifest: String?
+
+        @Option(name: .customLong("include"), help: ArgumentHelp("Another project file to package (a .sql handler); repeatable.", valueName: "path"))
+        var includes: [String] = []
+
+        @Option(help: ArgumentHelp("The runtime binary to package (default: this one).", valueName: "path"))
+        var binary: String?
+
+        @Option(help: ArgumentHelp("The directory to write into.", valueName: "dir"))
+        var out = "dist"
+
+        /// The binary to package: --binary, else the program running (not the loader it may run under).
+        func binaryPath(arguments: [String] = CommandLine.arguments) -> String {
+            if let binary { return binary }
+            if let own = FilePath.resolved("/proc/self/exe"), !FilePath.stem(own).hasPrefix("ld-linux") { return own }
+            return FilePath.resolved(arguments[0]) ?? arguments[0]
+        }
+
+        /// The manifest's directory (the project root) and the files to ship: the manifest, each task's
+        /// handler file, and the --include files, all checked to be inside the project.
+        func projectFiles(registry: HandlerRegistry) throws(TaskShimError) -> (root: String, files: [ProjectFile], manifest: TaskManifest?) {
+            let path = manifest ?? "taskshim.toml"
+            let root = ScheduleCommand.Run.directory(of: path)
+            var files: [ProjectFile] = []
+            var parsed: TaskManifest?
+            if manifest != nil || FileManager.default.fileExists(atPath: path) {
+                let (read, problems) = try ScheduleCommand.Run.read(path, registry: registry)
+                guard let read else {
+                    throw .data("\(path) is not valid: " + problems.map(\.description).joined(separator: "; "), hint: "runtime validate \(path) lists every problem.")
+                }
+                parsed = read
+                files.append(try ProjectFile(path, root: root))
+                for task in read.tasks where task.handler.contains(".") {
+                    do {
+                        files.append(try ProjectFile(task.handler, root: root))
+                    } catch {
+                        throw TaskShimError(error.status, "Task \(task.name) (line \(task.line)): \(error.message)", hint: error.hint)
+                    }
+                }
+            }
+            for include in includes { files.append(try ProjectFile(include, root: root)) }
+            var seen = Set<String>()
+            return (root, files.filter { seen.insert($0.archivePath).inserted }, parsed)
+        }
+    }
+}

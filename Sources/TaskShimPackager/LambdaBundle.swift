@@ -1,0 +1,87 @@
+import FoundationEssentials
+import TaskShimClients
+import TaskShimCore
+
+/// What `runtime package lambda` zips: `bootstrap` at the root (the static launcher), the `runtime`
+/// binary, under `lib/` every shared library it needs and every C library it opens on first use
+/// that this host has (with theirs), the dynamic loader and glibc included, and the project's files.
+/// `bootstrap` starts the binary through the bundled loader, so the bundle runs whatever the host's glibc is.
+public struct LambdaBundle: Sendable {
+    /// Lambda's sizes for a function's code.
+    public struct Limits: Sendable {
+        /// A zip uploaded directly (`--zip-file`); larger ones go through S3.
+        public var zipped = 50 * 1024 * 1024
+        /// The unzipped code, however it is uploaded.
+        public var unzipped = 250 * 1024 * 1024
+        public init() {}
+    }
+
+    public var architecture: SharedLibraries.Architecture
+    public var binary: String
+    public var bootstrap: String
+    public var libraries: [SharedLibraries.Library]
+    public var files: [ProjectFile]
+
+    /// Finds what the bundle holds. `architecture`, when given, must be the binary's.
+    public static func collect(binary: String, bootstrap: String, files: [ProjectFile],
+                               architecture: SharedLibraries.Architecture? = nil) throws(TaskShimError) -> LambdaBundle {
+        guard let header = FileManager.default.contents(atPath: binary) else { throw .noInput("The binary \(binary) cannot be read.") }
+        guard let found = SharedLibraries.Architecture(elf: header) else {
+            throw .data("\(binary) is not a 64-bit x86-64 or AArch64 Linux program.", hint: "Give the `runtime` binary built for Linux (--binary).")
+        }
+        if let architecture, architecture != found {
+            throw .usage("--arch \(architecture.rawValue), but \(binary) is built for \(found.rawValue).",
+                         hint: "Build runtime for \(architecture.rawValue) (swift build --swift-sdk ... or on such a host) and pass it with --binary.")
+        }
+        guard let launcher = FileManager.default.contents(atPath: bootstrap) else {
+            throw .noInput("The Lambda entry point \(bootstrap) cannot be read.",
+                           hint: "It is built with the runtime (swift build -c release --product bootstrap) and found next to it; or pass --bootstrap.")
+        }
+        guard SharedLibraries.Architecture(elf: launcher) == found else {
+            throw .data("\(bootstrap) is not a \(found.rawValue) program like \(binary).", hint: "Build bootstrap for \(found.rawValue).")
+        }
+        let loader = try SharedLibraries.loader(for: found)
+        var libraries = try SharedLibraries.needed(by: binary, loader: loader)
+        if !libraries.isEmpty {
+            for name in NativeLibrary.bundled {
+                // A library this host lacks is left out: where the function runs, that client reports it missing.
+                guard case .success(let path) = NativeLibrary.path(of: name) else { continue }
+                libraries.append(SharedLibraries.Library(name: name, path: path))
+                libraries += try SharedLibraries.needed(by: path, loader: loader)
+            }
+        }
+        var seen = Set<String>()
+        libraries = libraries.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+        return LambdaBundle(architecture: found, binary: binary, bootstrap: bootstrap, libraries: libraries, files: files)
+    }
+
+    /// The bundle's files, read.
+    public func entries() throws(TaskShimError) -> [ArchiveEntry] {
+        func read(_ path: String) throws(TaskShimError) -> Data {
+            guard let data = FileManager.default.contents(atPath: path) else { throw .noInput("\(path) cannot be read.") }
+            return data
+        }
+        var entries = [ArchiveEntry(path: "bootstrap", contents: try read(bootstrap), mode: 0o755),
+                        ArchiveEntry(path: "runtime", contents: try read(binary), mode: 0o755)]
+        for library in libraries {
+            entries.append(ArchiveEntry(path: "lib/" + library.name, contents: try read(library.path),
+                                        mode: library.name == architecture.loaderName ? 0o755 : 0o644))
+        }
+        for file in files where !entries.contains(where: { $0.path == file.archivePath }) {
+            entries.append(ArchiveEntry(path: file.archivePath, contents: try read(file.source), mode: 0o644))
+        }
+        return entries
+    }
+
+    /// The zip of `entries`, refused when unzipped it is larger than Lambda takes.
+    public static func zip(_ entries: [ArchiveEntry], limits: Limits = Limits(), modified: Date? = nil) async throws -> Data {
+        let unzipped = entries.reduce(0) { $0 + $1.contents.count }
+        if unzipped > limits.unzipped {
+            let largest = entries.sorted { $0.contents.count > $1.contents.count }.prefix(3)
+                .map { "\($0.path) \(ByteCount.format($0.contents.count))" }.joined(separator: ", ")
+            throw TaskShimError.data("The bundle is \(ByteCount.format(unzipped)) unzipped, over Lambda's limit of \(ByteCount.format(limits.unzipped)) (largest: \(largest)).",
+                                     hint: "Ship it as a container image instead (runtime package image), or leave large files out of the project.")
+        }
+        return try await ZipArchive.write(entries, modified: modified)
+    }
+}
