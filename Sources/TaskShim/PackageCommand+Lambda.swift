@@ -36,7 +36,7 @@ extension PackageCommand {
             try await io.reportingErrors { _ throws(TaskShimError) in
                 let started = ContinuousClock.now
                 let binary = inputs.binaryPath()
-                let launcher = bootstrap ?? FilePath.join(ScheduleCommand.Run.directory(of: binary), "bootstrap")
+                let launcher = bootstrap ?? FilePath.join(FilePath.directory(of: binary), "bootstrap")
                 let (_, files, manifest) = try inputs.projectFiles(registry: runtime.registry)
                 let bundle = try LambdaBundle.collect(binary: binary, bootstrap: launcher, files: files, architecture: arch?.value)
                 let entries = try bundle.entries()
@@ -50,11 +50,9 @@ extension PackageCommand {
                 let modified = io.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
                 let zip: Data
                 do { zip = try await LambdaBundle.zip(entries, modified: modified) } catch { throw .wrapping(error) }
-                let path = FilePath.join(inputs.out, "taskshim-lambda-\(bundle.architecture.rawValue).zip")
-                try Self.write(zip, to: path)
-                let seconds = Double((ContinuousClock.now - started).components.attoseconds / 10_000_000_000_000_000) / 100
-                    + Double((ContinuousClock.now - started).components.seconds)
-                io.standardOutput.write(line: "wrote \(path): \(ByteCount.format(zip.count)) (\(ByteCount.format(unzipped)) unzipped, \(entries.count) files) in \(seconds) s")
+                let path = inputs.output(named: "taskshim-lambda-\(bundle.architecture.rawValue).zip")
+                try PackageCommand.write(zip, to: path)
+                io.standardOutput.write(line: "wrote \(path): \(ByteCount.format(zip.count)) (\(ByteCount.format(unzipped)) unzipped, \(entries.count) files) in \(PackageCommand.seconds(since: started)) s")
                 let handler = manifest?.tasks.first?.handler ?? files.first { $0.archivePath.hasSuffix(".sql") }?.archivePath ?? "HANDLER"
                 let limits = LambdaBundle.Limits()
                 if zip.count > limits.zipped {
@@ -72,20 +70,6 @@ extension PackageCommand {
                         "docs/deploy/lambda.md walks through it (SAM: runtime package manifests).",
                     ])
                 }
-            }
-        }
-
-        /// Writes `data` to `path` through a temporary file and a rename, so no half-written zip is left.
-        static func write(_ data: Data, to path: String) throws(TaskShimError) {
-            let directory = ScheduleCommand.Run.directory(of: path)
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let temporary = path + ".partial"
-                try data.write(to: URL(fileURLWithPath: temporary))
-                if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-                try FileManager.default.moveItem(atPath: temporary, toPath: path)
-            } catch {
-                throw TaskShimError(.ioError, "Cannot write \(path): \(error)", hint: "Check that the --out directory is writable.")
             }
         }
     }

@@ -8,7 +8,7 @@ import Glibc
 struct PackageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "package",
-        abstract: "Build what you deploy: a Lambda zip.",
+        abstract: "Build what you deploy: a Lambda zip, a container image.",
         discussion: """
             Packages this binary (or --binary), the libraries it needs, the task manifest and the handler \
             files it names. Same input, same bytes. docs/deploy/ has a walkthrough per platform.
@@ -16,8 +16,9 @@ struct PackageCommand: AsyncParsableCommand {
             Examples:
               runtime package lambda
               runtime package lambda --include queries/window.sql --out build/
+              runtime package image --tag registry.example.com/reports:1.4
             """,
-        subcommands: [Lambda.self]
+        subcommands: [Lambda.self, Image.self]
     )
 
     /// Options every package command shares: what to package and where from.
@@ -31,8 +32,14 @@ struct PackageCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The runtime binary to package (default: this one).", valueName: "path"))
         var binary: String?
 
-        @Option(help: ArgumentHelp("The directory to write into.", valueName: "dir"))
+        @Option(help: ArgumentHelp("The directory to write into, or the file to write.", valueName: "path"))
         var out = "dist"
+
+        /// Where to write: --out when it names a file of the kind (`.zip`, `.tar`), else `name` in it.
+        func output(named name: String) -> String {
+            let suffix = name[name.lastIndex(of: ".")!...]
+            return out.hasSuffix(suffix) ? out : FilePath.join(out, name)
+        }
 
         /// The binary to package: --binary, else the program running (not the loader it may run under).
         func binaryPath(arguments: [String] = CommandLine.arguments) -> String {
@@ -45,7 +52,7 @@ struct PackageCommand: AsyncParsableCommand {
         /// handler file, and the --include files, all checked to be inside the project.
         func projectFiles(registry: HandlerRegistry) throws(TaskShimError) -> (root: String, files: [ProjectFile], manifest: TaskManifest?) {
             let path = manifest ?? "taskshim.toml"
-            let root = ScheduleCommand.Run.directory(of: path)
+            let root = FilePath.directory(of: path)
             var files: [ProjectFile] = []
             var parsed: TaskManifest?
             if manifest != nil || FileManager.default.fileExists(atPath: path) {
@@ -67,5 +74,25 @@ struct PackageCommand: AsyncParsableCommand {
             var seen = Set<String>()
             return (root, files.filter { seen.insert($0.archivePath).inserted }, parsed)
         }
+    }
+
+    /// Writes `data` to `path` through a temporary file and a rename, so no half-written package is left.
+    static func write(_ data: Data, to path: String) throws(TaskShimError) {
+        let directory = FilePath.directory(of: path)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let temporary = path + ".partial"
+            try data.write(to: URL(fileURLWithPath: temporary))
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            throw TaskShimError(.ioError, "Cannot write \(path): \(error)", hint: "Check that the --out directory is writable.")
+        }
+    }
+
+    /// Seconds since `start`, to two decimals.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds / 10_000_000_000_000_000) / 100
     }
 }

@@ -76,7 +76,7 @@ extension ScheduleCommand {
             let audit = try AuditLog.start(AuditConfiguration(environment: io.environment), standardOutput: io.standardOutput,
                                            dependencies: dependencies, redactor: redactor, logger: logger)
             let registry = runtime.registry
-            let directory = Self.directory(of: manifest)
+            let directory = FilePath.directory(of: manifest)
             let environment = io.environment
             let output = io.standardOutput
             let recorder: any AuditRecorder = audit ?? NoAudit()
@@ -120,7 +120,7 @@ extension ScheduleCommand {
             guard let data = FileManager.default.contents(atPath: manifest) else {
                 throw TaskShimError(.noInput, "\(manifest) cannot be read.", hint: "Give the manifest's path, or run where taskshim.toml is.")
             }
-            return TaskManifest.read(String(decoding: data, as: UTF8.self), handlerExists: handlerExists(registry, directory(of: manifest)))
+            return TaskManifest.read(String(decoding: data, as: UTF8.self), handlerExists: handlerExists(registry, FilePath.directory(of: manifest)))
         }
 
         static func load(_ manifest: String, registry: HandlerRegistry) throws(TaskShimError) -> [TaskManifest.Task] {
@@ -137,10 +137,6 @@ extension ScheduleCommand {
                 guard (try? registry.resolve(path(handler, in: directory))) != nil else { return false }
                 return !handler.contains(".") || FileManager.default.fileExists(atPath: path(handler, in: directory))
             }
-        }
-
-        static func directory(of manifest: String) -> String {
-            manifest.contains("/") ? String(manifest[..<manifest.lastIndex(of: "/")!]) : "."
         }
 
         /// A handler file is relative to the manifest; a name is a name.

@@ -10,6 +10,12 @@ public enum FilePath {
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
+    /// The directory part of `path`: `jobs` of `jobs/report.sql`, `/` of `/report.sql`, `.` of `report.sql`.
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// `report` for `jobs/report.sql`.
     public static func stem(_ path: String) -> String {
         let last = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path

@@ -1,15 +1,30 @@
 import FoundationEssentials
 
-/// A file in an archive: its path inside it (relative, `/`-separated), its bytes and its mode.
+/// A file or directory in an archive: its path inside it (relative, `/`-separated), its bytes, its
+/// mode and, for image layers, its owner.
 public struct ArchiveEntry: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case file, directory
+    }
+
     public var path: String
     public var contents: Data
-    /// Permission bits: 0o755 for programs, 0o644 for the rest.
+    /// Permission bits: 0o755 for programs and directories, 0o644 for the rest.
     public var mode: UInt16
+    public var kind: Kind
+    /// The user and group id (the same number), in tar layers; zip has none.
+    public var owner: UInt32
 
-    public init(path: String, contents: Data, mode: UInt16) {
+    public init(path: String, contents: Data, mode: UInt16, kind: Kind = .file, owner: UInt32 = 0) {
         self.path = path
         self.contents = contents
         self.mode = mode
+        self.kind = kind
+        self.owner = owner
+    }
+
+    /// A directory entry.
+    public static func directory(_ path: String, mode: UInt16 = 0o755, owner: UInt32 = 0) -> ArchiveEntry {
+        ArchiveEntry(path: path, contents: Data(), mode: mode, kind: .directory, owner: owner)
     }
 }

@@ -25,14 +25,7 @@ public struct LambdaBundle: Sendable {
     /// Finds what the bundle holds. `architecture`, when given, must be the binary's.
     public static func collect(binary: String, bootstrap: String, files: [ProjectFile],
                                architecture: SharedLibraries.Architecture? = nil) throws(TaskShimError) -> LambdaBundle {
-        guard let header = FileManager.default.contents(atPath: binary) else { throw .noInput("The binary \(binary) cannot be read.") }
-        guard let found = SharedLibraries.Architecture(elf: header) else {
-            throw .data("\(binary) is not a 64-bit x86-64 or AArch64 Linux program.", hint: "Give the `runtime` binary built for Linux (--binary).")
-        }
-        if let architecture, architecture != found {
-            throw .usage("--arch \(architecture.rawValue), but \(binary) is built for \(found.rawValue).",
-                         hint: "Build runtime for \(architecture.rawValue) (swift build --swift-sdk ... or on such a host) and pass it with --binary.")
-        }
+        let found = try SharedLibraries.Architecture(binary: binary, requested: architecture)
         guard let launcher = FileManager.default.contents(atPath: bootstrap) else {
             throw .noInput("The Lambda entry point \(bootstrap) cannot be read.",
                            hint: "It is built with the runtime (swift build -c release --product bootstrap) and found next to it; or pass --bootstrap.")
@@ -40,18 +33,7 @@ public struct LambdaBundle: Sendable {
         guard SharedLibraries.Architecture(elf: launcher) == found else {
             throw .data("\(bootstrap) is not a \(found.rawValue) program like \(binary).", hint: "Build bootstrap for \(found.rawValue).")
         }
-        let loader = try SharedLibraries.loader(for: found)
-        var libraries = try SharedLibraries.needed(by: binary, loader: loader)
-        if !libraries.isEmpty {
-            for name in NativeLibrary.bundled {
-                // A library this host lacks is left out: where the function runs, that client reports it missing.
-                guard case .success(let path) = NativeLibrary.path(of: name) else { continue }
-                libraries.append(SharedLibraries.Library(name: name, path: path))
-                libraries += try SharedLibraries.needed(by: path, loader: loader)
-            }
-        }
-        var seen = Set<String>()
-        libraries = libraries.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+        let libraries = try SharedLibraries.closure(of: binary, architecture: found)
         return LambdaBundle(architecture: found, binary: binary, bootstrap: bootstrap, libraries: libraries, files: files)
     }
 

@@ -16,6 +16,19 @@ public enum SharedLibraries {
         /// The name Docker and OCI use.
         public var ociName: String { self == .x86_64 ? "amd64" : "arm64" }
 
+        /// The architecture `binary` is built for, which must be `requested` when one is.
+        public init(binary: String, requested: Architecture?) throws(TaskShimError) {
+            guard let header = FileManager.default.contents(atPath: binary) else { throw .noInput("The binary \(binary) cannot be read.") }
+            guard let found = Architecture(elf: header) else {
+                throw .data("\(binary) is not a 64-bit x86-64 or AArch64 Linux program.", hint: "Give the `runtime` binary built for Linux (--binary).")
+            }
+            if let requested, requested != found {
+                throw .usage("--arch \(requested.rawValue), but \(binary) is built for \(found.rawValue).",
+                             hint: "Build runtime for \(requested.rawValue) (swift build --swift-sdk ... or on such a host) and pass it with --binary.")
+            }
+            self = found
+        }
+
         /// The architecture of the ELF file `bytes`, or nil when it is not a 64-bit ELF file for x86-64 or AArch64.
         public init?(elf bytes: Data) {
             guard bytes.count > 20, bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]), bytes[bytes.startIndex + 4] == 2 else { return nil }
@@ -84,5 +97,22 @@ public enum SharedLibraries {
             throw .configuration("The dynamic loader could not list the libraries of \(file): \(output.trimmed)")
         }
         return libraries
+    }
+
+    /// What a bundle of `binary` carries: the libraries it needs and, unless it is static, the C
+    /// libraries the runtime opens on first use that this host has, with theirs. Sorted by name, each once.
+    public static func closure(of binary: String, architecture: Architecture) throws(TaskShimError) -> [Library] {
+        let loader = try loader(for: architecture)
+        var libraries = try needed(by: binary, loader: loader)
+        if !libraries.isEmpty {
+            for name in NativeLibrary.bundled {
+                // A library this host lacks is left out: where the bundle runs, that client reports it missing.
+                guard case .success(let path) = NativeLibrary.path(of: name) else { continue }
+                libraries.append(Library(name: name, path: path))
+                libraries += try needed(by: path, loader: loader)
+            }
+        }
+        var seen = Set<String>()
+        return libraries.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
     }
 }

@@ -11,7 +11,7 @@ public enum ZipArchive {
         let (time, date) = dosTime(modified)
         var archive = Data()
         var directory = Data()
-        let sorted = entries.sorted { $0.path < $1.path }
+        let sorted = entries.filter { $0.kind == .file }.sorted { $0.path < $1.path }
         for (entry, (compressed, deflated)) in zip(sorted, try await compress(sorted, level: level)) {
             guard entry.contents.count < UInt32.max, archive.count < UInt32.max else {
                 throw TaskShimError.data("\(entry.path) makes the zip larger than 4 GiB, which this writer does not do (no zip64).")
