@@ -8,7 +8,7 @@ import Glibc
 struct PackageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "package",
-        abstract: "Build what you deploy: a Lambda zip, a container image.",
+        abstract: "Build what you deploy: a Lambda zip, a container image, deployment files.",
         discussion: """
             Packages this binary (or --binary), the libraries it needs, the task manifest and the handler \
             files it names. Same input, same bytes. docs/deploy/ has a walkthrough per platform.
@@ -18,7 +18,7 @@ struct PackageCommand: AsyncParsableCommand {
               runtime package lambda --include queries/window.sql --out build/
               runtime package image --tag registry.example.com/reports:1.4
             """,
-        subcommands: [Lambda.self, Image.self]
+        subcommands: [Lambda.self, Image.self, Manifests.self]
     )
 
     /// Options every package command shares: what to package and where from.
