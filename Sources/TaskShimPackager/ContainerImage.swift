@@ -115,7 +115,7 @@ public struct ContainerImage: Sendable {
     /// A layer: its gzip-compressed tar and the digest of the tar (its diff id).
     private static func layer(_ entries: [ArchiveEntry], modified: Date?) async throws -> (Data, String) {
         let tar = try TarArchive.write(entries, modified: modified)
-        return (try Zlib.deflate(tar, format: .gzip), "sha256:" + (try SHA256.hex(tar)))
+        return (try Zlib.deflate(tar, format: .gzip, level: 4), "sha256:" + (try SHA256.hex(tar)))  // as the zip: see ZipArchive
     }
 
     private static func read(_ path: String) throws(TaskShimError) -> Data {
