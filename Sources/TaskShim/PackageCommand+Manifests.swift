@@ -45,10 +45,7 @@ extension PackageCommand {
         func run() async throws {
             guard let (runtime, io) = Runtime.current else { return }
             try await io.reportingErrors { _ throws(TaskShimError) in
-                let (read, problems) = try ScheduleCommand.Run.read(manifest, registry: runtime.registry)
-                guard var parsed = read else {
-                    throw .data("\(manifest) is not valid: " + problems.map(\.description).joined(separator: "; "), hint: "runtime validate \(manifest) lists every problem.")
-                }
+                var parsed = try ScheduleCommand.Run.load(manifest, registry: runtime.registry)
                 if let task {
                     guard let found = parsed.tasks.first(where: { $0.name == task }) else {
                         throw .usage("\(manifest) has no task \(task).", hint: "Its tasks: " + parsed.tasks.map(\.name).joined(separator: ", ") + ".")

@@ -1,9 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
 import TaskShimPackager
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct PackageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +23,7 @@ struct PackageCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The task manifest; its handler files are packaged with it (skipped when the default is absent).", valueName: "path"))
         var manifest: String?
 
-        @Option(name: .customLong("include"), help: ArgumentHelp("Another project file to package (a .sql handler); repeatable.", valueName: "path"))
+        @Option(name: .customLong("include"), help: ArgumentHelp("Another project file to package (a .sql handler), relative to the manifest's directory; repeatable.", valueName: "path"))
         var includes: [String] = []
 
         @Option(help: ArgumentHelp("The runtime binary to package (default: this one).", valueName: "path"))
@@ -56,10 +53,7 @@ struct PackageCommand: AsyncParsableCommand {
             var files: [ProjectFile] = []
             var parsed: TaskManifest?
             if manifest != nil || FileManager.default.fileExists(atPath: path) {
-                let (read, problems) = try ScheduleCommand.Run.read(path, registry: registry)
-                guard let read else {
-                    throw .data("\(path) is not valid: " + problems.map(\.description).joined(separator: "; "), hint: "runtime validate \(path) lists every problem.")
-                }
+                let read = try ScheduleCommand.Run.load(path, registry: registry)
                 parsed = read
                 files.append(try ProjectFile(path, root: root))
                 for task in read.tasks where task.handler.contains(".") {

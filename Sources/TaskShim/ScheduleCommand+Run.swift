@@ -56,7 +56,7 @@ extension ScheduleCommand {
             var setup = try LogSetup.resolve(environment: io.environment, writer: io.standardOutput, isTerminal: io.isTerminal)
             setup.redactor = redactor
             let logger = setup.makeLogger(label: "taskshim.schedule")
-            let tasks = try Self.load(manifest, registry: runtime.registry)
+            let tasks = try Self.load(manifest, registry: runtime.registry).tasks
             let drain = try io.environment.int("TASKSHIM_DRAIN_TIMEOUT", default: 8, in: 0...3600)
             let schedulerName = name ?? "\(Self.hostName())-\(getpid())"
             let lease = try io.environment.int("TASKSHIM_SCHEDULE_LEASE", default: 30, in: 3...86400)
@@ -101,7 +101,7 @@ extension ScheduleCommand {
             let reload = SignalWatcher(signals: [SIGHUP]) { _ in
                 Task {
                     do throws(TaskShimError) {
-                        let fresh = try Self.load(manifest, registry: registry)
+                        let fresh = try Self.load(manifest, registry: registry).tasks
                         await scheduler.reload(fresh)
                         logger.notice("manifest reloaded", metadata: ["tasks": .stringConvertible(fresh.count)])
                     } catch {
@@ -123,12 +123,13 @@ extension ScheduleCommand {
             return TaskManifest.read(String(decoding: data, as: UTF8.self), handlerExists: handlerExists(registry, FilePath.directory(of: manifest)))
         }
 
-        static func load(_ manifest: String, registry: HandlerRegistry) throws(TaskShimError) -> [TaskManifest.Task] {
+        /// The manifest at `manifest`, valid, or an error listing its problems (65).
+        static func load(_ manifest: String, registry: HandlerRegistry) throws(TaskShimError) -> TaskManifest {
             let (parsed, problems) = try read(manifest, registry: registry)
             guard let parsed else {
                 throw .data("\(manifest) is not valid: " + problems.map(\.description).joined(separator: "; "), hint: "runtime validate \(manifest) lists every problem.")
             }
-            return parsed.tasks
+            return parsed
         }
 
         /// Whether a manifest's handler resolves: a registered name, or a file next to the manifest.

@@ -66,7 +66,9 @@ public struct ContainerImage: Sendable {
                 "User": .string("\(Self.user):\(Self.user)"),
                 "Entrypoint": .array([.string("/usr/local/bin/runtime")]),
                 "Cmd": .array(command.map(JSONValue.string)),
-                "Env": .array([.string("PATH=/usr/local/bin"), .string("PORT=8080"), .string("HOME=/home/taskshim")]),
+                // /app is not the user's to write: the embedded databases go in its home.
+                "Env": .array([.string("PATH=/usr/local/bin"), .string("PORT=8080"), .string("HOME=/home/taskshim"),
+                               .string("TASKSHIM_DATA_DIR=/home/taskshim/.taskshim")]),
                 "ExposedPorts": .object(["8080/tcp": .object([:])]),
                 "WorkingDir": .string("/app"),
             ]),

@@ -4,8 +4,9 @@ import TaskShimClients
 import TestSupport
 
 extension ProcessDrivingTests {
-/// `runtime package image`: skopeo reads the archive, umoci unpacks it, and the root filesystem it
-/// unpacks serves HTTP as the image's non-root user, with nothing from the host.
+/// `runtime package image`: skopeo reads the archive (as an OCI layout and as `docker load` would),
+/// umoci unpacks it, and the root filesystem it unpacks serves HTTP as the image's non-root user,
+/// with nothing from the host.
 @Suite struct PackageImageContractTests {
     func project() throws -> PackageProject {
         try PackageProject(sql: "SELECT 1 AS one", taskSettings: "time_zone = \"Europe/Paris\"\n")
@@ -23,8 +24,11 @@ extension ProcessDrivingTests {
         #expect(settings?["User"] as? String == "65532:65532" && settings?["Entrypoint"] as? [String] == ["/usr/local/bin/runtime"])
         #expect(settings?["Cmd"] as? [String] == ["serve"] && (settings?["Env"] as? [String])?.contains("PORT=8080") == true)
         #expect(((config["rootfs"] as? [String: Any])?["diff_ids"] as? [String])?.count == 2)
-        // umoci checks every blob's digest and size as it unpacks.
         let scratch = try TemporaryDirectory()
+        // The same archive read as `docker load` reads it (Docker's manifest.json), every layer copied out.
+        let copied = try runProcess("/usr/bin/env", ["skopeo", "copy", "-q", "docker-archive:" + archive, "dir:" + scratch.file("docker")])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        // umoci checks every blob's digest and size as it unpacks.
         let untarred = try runProcess("/usr/bin/env", ["tar", "-xf", archive, "-C", scratch.path])
         try #require(untarred.status == 0)
         let unpacked = try runProcess("/usr/bin/env", ["umoci", "unpack", "--image", scratch.path + ":1.4", scratch.file("bundle")])
