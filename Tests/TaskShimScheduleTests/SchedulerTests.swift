@@ -223,6 +223,29 @@ struct SchedulerTests {
         #expect(record.times == [t0.addingTimeInterval(10), t0.addingTimeInterval(80)])
     }
 
+    @Test func aRunWhoseLeaseWasTakenAfterItLapsedSaysSo() async throws {
+        let claims = InMemoryRunClaims(), clock = ManualClock(t0), record = Recorder()
+        let release = Mutex(false)
+        let scheduler = Scheduler(tasks: [try task("slow", "*/10 * * * * *", concurrency: .forbid)], clock: clock, claims: claims, name: "a",
+                                  lease: .seconds(30), launch: { task, time, key in
+                                      record.launched(task.name, time, key)
+                                      while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+                                  }, report: { record.event($0) })
+        let running = Task { await scheduler.run(drain: .seconds(5)) }
+        try await step(clock, to: 10) { record.times.count == 1 }
+        // The host stalls past the lease (40 s) before the first renewal; another scheduler takes it at 45 s.
+        try await eventually { clock.sleeping == 2 }
+        #expect(await claims.lease(task: "slow", holder: "b/1", until: t0.addingTimeInterval(100), now: t0.addingTimeInterval(45)))
+        clock.advance(to: t0.addingTimeInterval(45))
+        try await eventually { record.allEvents.contains(.leaseLost(task: "slow", logicalTime: t0.addingTimeInterval(10))) }
+        #expect(record.allEvents.contains(.leaseLost(task: "slow", logicalTime: t0.addingTimeInterval(10))))
+        release.withLock { $0 = true }
+        running.cancel()
+        await running.value
+        // Its release does not free the lease it no longer holds.
+        #expect(await !claims.lease(task: "slow", holder: "c/1", until: t0.addingTimeInterval(100), now: t0.addingTimeInterval(50)))
+    }
+
     static func logicalTime(_ event: Scheduler.Event) -> Date {
         switch event {
         case .fired(_, let time), .skippedRunning(_, let time), .replaced(_, let time), .claimedElsewhere(_, let time), .missed(_, let time, _),
