@@ -17,7 +17,7 @@ extension ProcessDrivingTests {
         let packaged = try await project.package("image", ["--tag", "example.com/reports:1.4", "--out", "dist/reports.tar"])
         #expect(packaged.status == 0 && packaged.stdout.contains("wrote dist/reports.tar"), "\(packaged.stdout)\(packaged.stderr)")
         let archive = project.file("dist/reports.tar")
-        let inspected = try runProcess("/usr/bin/env", ["skopeo", "inspect", "--config", "oci-archive:" + archive])
+        let inspected = try await runProcessAsync("/usr/bin/env", ["skopeo", "inspect", "--config", "oci-archive:" + archive])
         let config = try #require(try JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8)) as? [String: Any], "\(inspected.stderr)")
         let settings = config["config"] as? [String: Any]
         #expect(config["architecture"] as? String == "amd64" && config["os"] as? String == "linux")
@@ -26,12 +26,12 @@ extension ProcessDrivingTests {
         #expect(((config["rootfs"] as? [String: Any])?["diff_ids"] as? [String])?.count == 2)
         let scratch = try TemporaryDirectory()
         // The same archive read as `docker load` reads it (Docker's manifest.json), every layer copied out.
-        let copied = try runProcess("/usr/bin/env", ["skopeo", "copy", "-q", "docker-archive:" + archive, "dir:" + scratch.file("docker")])
+        let copied = try await runProcessAsync("/usr/bin/env", ["skopeo", "copy", "-q", "docker-archive:" + archive, "dir:" + scratch.file("docker")])
         #expect(copied.status == 0, "\(copied.stderr)")
         // umoci checks every blob's digest and size as it unpacks.
-        let untarred = try runProcess("/usr/bin/env", ["tar", "-xf", archive, "-C", scratch.path])
+        let untarred = try await runProcessAsync("/usr/bin/env", ["tar", "-xf", archive, "-C", scratch.path])
         try #require(untarred.status == 0)
-        let unpacked = try runProcess("/usr/bin/env", ["umoci", "unpack", "--image", scratch.path + ":1.4", scratch.file("bundle")])
+        let unpacked = try await runProcessAsync("/usr/bin/env", ["umoci", "unpack", "--image", scratch.path + ":1.4", scratch.file("bundle")])
         try #require(unpacked.status == 0, "\(unpacked.stderr)")
         let rootfs = scratch.file("bundle/rootfs")
         #expect(FileManager.default.fileExists(atPath: rootfs + "/app/q/one.sql") && FileManager.default.fileExists(atPath: rootfs + "/app/taskshim.toml"))

@@ -19,7 +19,7 @@ extension ProcessDrivingTests {
         // A root holding the bundle alone (and /proc, which every Lambda has), in a mount namespace of its own.
         let root = try TemporaryDirectory()
         for directory in ["var/task", "tmp"] { try FileManager.default.createDirectory(atPath: root.file(directory), withIntermediateDirectories: true) }
-        let unzipped = try runProcess("/usr/bin/env", ["unzip", "-q", project.file("dist/taskshim-lambda-x86_64.zip"), "-d", root.file("var/task")])
+        let unzipped = try await runProcessAsync("/usr/bin/env", ["unzip", "-q", project.file("dist/taskshim-lambda-x86_64.zip"), "-d", root.file("var/task")])
         try #require(unzipped.status == 0, "\(unzipped.stderr)")
         let emulator = try await LambdaEmulator.start()
         let receiver = try await RecordingReceiver.start()

@@ -134,7 +134,7 @@ extension ProcessDrivingTests {
         #expect(survivor.status == 0 && ran != nil, "\(survivor.stdout)\(survivor.stderr)")
         if let skipped, let ran { #expect(skipped < ran) }
         #expect(Date().timeIntervalSince(started) < 30)
-        #expect(!leased(), "the survivor's run, cancelled at stop, gave its lease up")
+        #expect(try await !offPool { leased() }, "the survivor's run, cancelled at stop, gave its lease up")
     }
 
     @Test func sighupReadsTheManifestAgainAndABadOneIsRefused() async throws {

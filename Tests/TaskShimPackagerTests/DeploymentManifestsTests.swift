@@ -41,11 +41,11 @@ struct DeploymentManifestsTests {
         return DeploymentManifests.build(manifest, settings: .init(image: "example.com/reports:1.4", lambdaZip: "../taskshim-lambda-x86_64.zip", architecture: .x86_64))
     }
 
-    @Test func everyFileIsAcceptedByItsPlatformsValidator() throws {
+    @Test func everyFileIsAcceptedByItsPlatformsValidator() async throws {
         let (files, _) = try build()
         let directory = try TemporaryDirectory()
         for file in files { try directory.write(file.path, file.contents) }
-        let check = try runProcess("/usr/bin/env", ["python3", RepositoryPaths.path("Tests/Support/deploy_check.py"), directory.path])
+        let check = try await runProcessAsync("/usr/bin/env", ["python3", RepositoryPaths.path("Tests/Support/deploy_check.py"), directory.path])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("ok template.yaml cfn-lint") && check.stdout.contains("ok kubernetes/hourly-report.cronjob.yaml kubernetes-validate"),
                 "\(check.stdout)")

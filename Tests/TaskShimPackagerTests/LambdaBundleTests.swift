@@ -5,16 +5,17 @@ import TaskShimPackager
 import TestSupport
 
 struct LambdaBundleTests {
-    @Test func theLoaderListsWhatADynamicProgramNeedsAndNothingForAStaticOne() throws {
+    // Each spawns the loader: off Swift's cooperative pool, which other tests' timers need.
+    @Test func theLoaderListsWhatADynamicProgramNeedsAndNothingForAStaticOne() async throws {
         let loader = try SharedLibraries.loader(for: .x86_64)
-        let needed = try SharedLibraries.needed(by: "/bin/ls", loader: loader)
+        let needed = try await offPool { try SharedLibraries.needed(by: "/bin/ls", loader: loader) }
         #expect(needed.contains { $0.name == "libc.so.6" && $0.path.hasPrefix("/") })
         #expect(needed.contains { $0.name == "ld-linux-x86-64.so.2" })
-        #expect(try SharedLibraries.needed(by: RepositoryPaths.builtExecutable("bootstrap"), loader: loader).isEmpty)
+        #expect(try await offPool { try SharedLibraries.needed(by: RepositoryPaths.builtExecutable("bootstrap"), loader: loader) }.isEmpty)
     }
 
-    @Test func aBundleHoldsTheLauncherBinaryLoaderAndTheLibrariesOpenedOnFirstUse() throws {
-        let bundle = try LambdaBundle.collect(binary: "/bin/ls", bootstrap: RepositoryPaths.builtExecutable("bootstrap"), files: [])
+    @Test func aBundleHoldsTheLauncherBinaryLoaderAndTheLibrariesOpenedOnFirstUse() async throws {
+        let bundle = try await offPool { try LambdaBundle.collect(binary: "/bin/ls", bootstrap: RepositoryPaths.builtExecutable("bootstrap"), files: []) }
         let names = Set(bundle.libraries.map(\.name))
         #expect(names.isSuperset(of: ["ld-linux-x86-64.so.2", "libc.so.6", "libcurl.so.4", "libpq.so.5", "libssl.so.3", "libhiredis.so.0.14"]))
         let entries = try bundle.entries()

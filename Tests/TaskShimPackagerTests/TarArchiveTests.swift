@@ -5,7 +5,7 @@ import TestSupport
 
 /// Tar layers read back by Python's tarfile.
 struct TarArchiveTests {
-    @Test func pythonReadsEntriesOwnersModesAndTheParentsAdded() throws {
+    @Test func pythonReadsEntriesOwnersModesAndTheParentsAdded() async throws {
         let long = String(repeating: "d", count: 90) + "/" + String(repeating: "e", count: 90) + "/zone"
         let entries = [
             ArchiveEntry(path: "usr/local/bin/runtime", contents: Data(repeating: 7, count: 1000), mode: 0o755),
@@ -22,7 +22,7 @@ struct TarArchiveTests {
                     data = t.extractfile(m).read() if m.isfile() else b""
                     print(m.name, "dir" if m.isdir() else "file", oct(m.mode), m.uid, m.gid, m.size, m.mtime, len(data), m.uname == "")
             """
-        let result = try runProcess("/usr/bin/env", ["python3", "-c", script, path])
+        let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.split(separator: "\n") == [
             "\(String(repeating: "d", count: 90)) dir 0o755 0 0 0 1796223846 0 True",

@@ -13,7 +13,7 @@ struct ZipArchiveTests {
     ]
 
     /// Python's view of a zip: names, sizes and modes, after checking every CRC.
-    func listing(_ zip: Data) throws -> String {
+    func listing(_ zip: Data) async throws -> String {
         let directory = try TemporaryDirectory()
         let path = try directory.write("a.zip", zip)
         let script = """
@@ -23,14 +23,14 @@ struct ZipArchiveTests {
             for i in z.infolist():
                 print(i.filename, i.file_size, oct(i.external_attr >> 16), i.date_time, i.compress_type, len(z.read(i)))
             """
-        let result = try runProcess("/usr/bin/env", ["python3", "-c", script, path])
+        let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, path])
         #expect(result.status == 0, "\(result.stderr)")
         return result.stdout
     }
 
     @Test func pythonReadsEveryEntryWithItsModeAndTime() async throws {
         let zip = try await ZipArchive.write(entries)
-        let lines = try listing(zip).split(separator: "\n")
+        let lines = try await listing(zip).split(separator: "\n")
         #expect(lines == [
             "empty 0 0o100644 (1980, 1, 1, 0, 0, 0) 0 0",
             "lib/libc.so.6 70000 0o100644 (1980, 1, 1, 0, 0, 0) 0 70000",
@@ -43,9 +43,9 @@ struct ZipArchiveTests {
     @Test func unzipTestsItAndKeepsTheModes() async throws {
         let directory = try TemporaryDirectory()
         let path = try directory.write("a.zip", try await ZipArchive.write(entries))
-        let tested = try runProcess("/usr/bin/env", ["unzip", "-t", path])
+        let tested = try await runProcessAsync("/usr/bin/env", ["unzip", "-t", path])
         #expect(tested.status == 0 && tested.stdout.contains("No errors detected"), "\(tested.stdout)\(tested.stderr)")
-        let unpacked = try runProcess("/usr/bin/env", ["unzip", "-q", path, "-d", directory.file("out")])
+        let unpacked = try await runProcessAsync("/usr/bin/env", ["unzip", "-q", path, "-d", directory.file("out")])
         #expect(unpacked.status == 0)
         let attributes = try FileManager.default.attributesOfItem(atPath: directory.file("out/runtime"))
         #expect((attributes[.posixPermissions] as? Int) == 0o755)
@@ -61,6 +61,6 @@ struct ZipArchiveTests {
     @Test func sourceDateEpochSetsTheTime() async throws {
         // 2026-12-02T15:04:06Z (zip keeps even seconds).
         let zip = try await ZipArchive.write([entries[2]], modified: Date(timeIntervalSince1970: 1_796_223_846))
-        #expect(try listing(zip).contains("(2026, 12, 2, 15, 4, 6)"))
+        #expect(try await listing(zip).contains("(2026, 12, 2, 15, 4, 6)"))
     }
 }
