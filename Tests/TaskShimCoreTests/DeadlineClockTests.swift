@@ -8,7 +8,8 @@ struct DeadlineClockTests {
         let start = Date()
         #expect(await clock.wait(until: start.addingTimeInterval(0.05)))
         let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed >= 0.045 && elapsed < 5)
+        // Ends, and not before: the upper bound is wide because the suite's start loads both cores for seconds.
+        #expect(elapsed >= 0.045 && elapsed < 15)
     }
 
     @Test func aPassedDeadlineEndsTheWaitAtOnce() async {
