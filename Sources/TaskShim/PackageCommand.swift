@@ -14,6 +14,7 @@ struct PackageCommand: AsyncParsableCommand {
               runtime package lambda
               runtime package lambda --include queries/window.sql --out build/
               runtime package image --tag registry.example.com/reports:1.4
+              runtime package manifests --image registry.example.com/reports:1.4
             """,
         subcommands: [Lambda.self, Image.self, Manifests.self]
     )
