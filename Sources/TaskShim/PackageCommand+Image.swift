@@ -24,9 +24,6 @@ extension PackageCommand {
 
         @OptionGroup var inputs: PackageCommand.Inputs
 
-        @Option(help: "The CPU to build for; must be the binary's (default: the binary's).")
-        var arch: Choice<SharedLibraries.Architecture>?
-
         @Option(help: ArgumentHelp("The image's name and tag (default: the project directory's name, :latest).", valueName: "name:tag"))
         var tag: String?
 
@@ -38,12 +35,12 @@ extension PackageCommand {
                 let (root, files, _) = try inputs.projectFiles(registry: runtime.registry)
                 let name = tag ?? Self.defaultTag(root: root)
                 let say = { (line: String) in io.standardError.write(line: line) }
-                let image = try ContainerImage.collect(binary: binary, files: files, architecture: arch?.value)
+                let image = try ContainerImage.collect(binary: binary, files: files, architecture: inputs.arch?.value)
                 let size = { (entries: [ArchiveEntry]) in ByteCount.format(entries.reduce(0) { $0 + $1.contents.count }) }
                 say("packaging \(binary) as the image \(name) (linux/\(image.architecture.ociName))")
                 say("  system layer: \(image.system.count) files, \(size(image.system)) (loader, glibc, libraries, CA certificates, time zones)")
                 say("  application layer: runtime and " + (files.isEmpty ? "no project files" : files.map(\.archivePath).joined(separator: ", ")) + ", \(size(image.application))")
-                let modified = io.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+                let modified = PackageCommand.sourceDate(io.environment)
                 let (archive, digest): (Data, String)
                 do { (archive, digest) = try await image.archive(tag: name, modified: modified) } catch { throw .wrapping(error) }
                 let path = inputs.output(named: "taskshim-image-\(image.architecture.rawValue).tar")

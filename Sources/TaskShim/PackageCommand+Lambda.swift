@@ -25,9 +25,6 @@ extension PackageCommand {
 
         @OptionGroup var inputs: PackageCommand.Inputs
 
-        @Option(help: "The CPU to build for; must be the binary's (default: the binary's).")
-        var arch: Choice<SharedLibraries.Architecture>?
-
         @Option(help: ArgumentHelp("The static Lambda entry point (default: `bootstrap` next to the binary).", valueName: "path"))
         var bootstrap: String?
 
@@ -38,7 +35,7 @@ extension PackageCommand {
                 let binary = inputs.binaryPath()
                 let launcher = bootstrap ?? FilePath.join(FilePath.directory(of: binary), "bootstrap")
                 let (_, files, manifest) = try inputs.projectFiles(registry: runtime.registry)
-                let bundle = try LambdaBundle.collect(binary: binary, bootstrap: launcher, files: files, architecture: arch?.value)
+                let bundle = try LambdaBundle.collect(binary: binary, bootstrap: launcher, files: files, architecture: inputs.arch?.value)
                 let entries = try bundle.entries()
                 let say = { (line: String) in io.standardError.write(line: line) }
                 say("packaging \(binary) for Lambda (\(bundle.architecture.rawValue))")
@@ -47,7 +44,7 @@ extension PackageCommand {
                 say("  project files: " + (files.isEmpty ? "none" : files.map(\.archivePath).joined(separator: ", ")))
                 let unzipped = entries.reduce(0) { $0 + $1.contents.count }
                 say("  compressing \(entries.count) files, \(ByteCount.format(unzipped))...")
-                let modified = io.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+                let modified = PackageCommand.sourceDate(io.environment)
                 let zip: Data
                 do { zip = try await LambdaBundle.zip(entries, modified: modified) } catch { throw .wrapping(error) }
                 let path = inputs.output(named: "taskshim-lambda-\(bundle.architecture.rawValue).zip")

@@ -33,6 +33,9 @@ struct PackageCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The directory to write into, or the file to write.", valueName: "path"))
         var out = "dist"
 
+        @Option(help: "The CPU to build for; must be the binary's (default: the binary's).")
+        var arch: Choice<SharedLibraries.Architecture>?
+
         /// Where to write: --out when it names a file of the kind (`.zip`, `.tar`), else `name` in it.
         func output(named name: String) -> String {
             let suffix = name[name.lastIndex(of: ".")!...]
@@ -83,6 +86,11 @@ struct PackageCommand: AsyncParsableCommand {
         } catch {
             throw TaskShimError(.ioError, "Cannot write \(path): \(error)", hint: "Check that the --out directory is writable.")
         }
+    }
+
+    /// SOURCE_DATE_EPOCH (reproducible-builds.org) as every entry's time stamp, when set.
+    static func sourceDate(_ environment: Environment) -> Date? {
+        environment["SOURCE_DATE_EPOCH"].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
     }
 
     /// Seconds since `start`, to two decimals.

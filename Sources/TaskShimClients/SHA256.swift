@@ -16,6 +16,7 @@ public enum SHA256 {
                 && EVP_DigestFinal_ex(context, &digest, &length) == 1
         }
         guard ok, length == 32 else { throw TaskShimError(.software, "libcrypto could not compute a SHA-256 digest.") }
-        return digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import TaskShimCore
 
 /// A file or directory in an archive: its path inside it (relative, `/`-separated), its bytes, its
 /// mode and, for image layers, its owner.
@@ -21,6 +22,12 @@ public struct ArchiveEntry: Sendable, Equatable {
         self.mode = mode
         self.kind = kind
         self.owner = owner
+    }
+
+    /// The file at `file`, read, as `path` in the archive.
+    public init(path: String, file: String, mode: UInt16) throws(TaskShimError) {
+        guard let contents = FileManager.default.contents(atPath: file) else { throw .noInput("\(file) cannot be read.") }
+        self.init(path: path, contents: contents, mode: mode)
     }
 
     /// A directory entry.

@@ -23,8 +23,7 @@ public struct ContainerImage: Sendable {
         var system: [ArchiveEntry] = []
         for library in try SharedLibraries.closure(of: binary, architecture: found) {
             let path = FilePath.join(FilePath.directory(of: library.path), library.name)
-            system.append(ArchiveEntry(path: String(path.drop { $0 == "/" }), contents: try read(library.path),
-                                       mode: library.name == found.loaderName ? 0o755 : 0o644))
+            system.append(try ArchiveEntry(path: String(path.drop { $0 == "/" }), file: library.path, mode: library.name == found.loaderName ? 0o755 : 0o644))
         }
         if let bundle = FileManager.default.contents(atPath: certificates) {
             system.append(ArchiveEntry(path: "etc/ssl/certs/ca-certificates.crt", contents: bundle, mode: 0o644))
@@ -36,8 +35,8 @@ public struct ContainerImage: Sendable {
             .directory("tmp", mode: 0o1777),
             .directory("home/taskshim", mode: 0o755, owner: user),
         ]
-        var application = [ArchiveEntry(path: "usr/local/bin/runtime", contents: try read(binary), mode: 0o755), .directory("app")]
-        for file in files { application.append(ArchiveEntry(path: "app/" + file.archivePath, contents: try read(file.source), mode: 0o644)) }
+        var application = [try ArchiveEntry(path: "usr/local/bin/runtime", file: binary, mode: 0o755), .directory("app")]
+        for file in files { application.append(try ArchiveEntry(path: "app/" + file.archivePath, file: file.source, mode: 0o644)) }
         return ContainerImage(architecture: found, system: system, application: application)
     }
 
@@ -118,11 +117,6 @@ public struct ContainerImage: Sendable {
     private static func layer(_ entries: [ArchiveEntry], modified: Date?) async throws -> (Data, String) {
         let tar = try TarArchive.write(entries, modified: modified)
         return (try Zlib.deflate(tar, format: .gzip, level: 4), "sha256:" + (try SHA256.hex(tar)))  // as the zip: see ZipArchive
-    }
-
-    private static func read(_ path: String) throws(TaskShimError) -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .noInput("\(path) cannot be read.") }
-        return data
     }
 
     /// The time zone files under `root` as usr/share/zoneinfo/...: the regions' files, not the

@@ -26,7 +26,7 @@ public struct LambdaBundle: Sendable {
     public static func collect(binary: String, bootstrap: String, files: [ProjectFile],
                                architecture: SharedLibraries.Architecture? = nil) throws(TaskShimError) -> LambdaBundle {
         let found = try SharedLibraries.Architecture(binary: binary, requested: architecture)
-        guard let launcher = FileManager.default.contents(atPath: bootstrap) else {
+        guard let launcher = SharedLibraries.elfHeader(bootstrap) else {
             throw .noInput("The Lambda entry point \(bootstrap) cannot be read.",
                            hint: "It is built with the runtime (swift build -c release --product bootstrap) and found next to it; or pass --bootstrap.")
         }
@@ -39,18 +39,12 @@ public struct LambdaBundle: Sendable {
 
     /// The bundle's files, read.
     public func entries() throws(TaskShimError) -> [ArchiveEntry] {
-        func read(_ path: String) throws(TaskShimError) -> Data {
-            guard let data = FileManager.default.contents(atPath: path) else { throw .noInput("\(path) cannot be read.") }
-            return data
-        }
-        var entries = [ArchiveEntry(path: "bootstrap", contents: try read(bootstrap), mode: 0o755),
-                        ArchiveEntry(path: "runtime", contents: try read(binary), mode: 0o755)]
+        var entries = [try ArchiveEntry(path: "bootstrap", file: bootstrap, mode: 0o755), try ArchiveEntry(path: "runtime", file: binary, mode: 0o755)]
         for library in libraries {
-            entries.append(ArchiveEntry(path: "lib/" + library.name, contents: try read(library.path),
-                                        mode: library.name == architecture.loaderName ? 0o755 : 0o644))
+            entries.append(try ArchiveEntry(path: "lib/" + library.name, file: library.path, mode: library.name == architecture.loaderName ? 0o755 : 0o644))
         }
         for file in files where !entries.contains(where: { $0.path == file.archivePath }) {
-            entries.append(ArchiveEntry(path: file.archivePath, contents: try read(file.source), mode: 0o644))
+            entries.append(try ArchiveEntry(path: file.archivePath, file: file.source, mode: 0o644))
         }
         return entries
     }

@@ -1,4 +1,7 @@
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import TaskShimClients
 import TaskShimCore
 
@@ -18,7 +21,7 @@ public enum SharedLibraries {
 
         /// The architecture `binary` is built for, which must be `requested` when one is.
         public init(binary: String, requested: Architecture?) throws(TaskShimError) {
-            guard let header = FileManager.default.contents(atPath: binary) else { throw .noInput("The binary \(binary) cannot be read.") }
+            guard let header = SharedLibraries.elfHeader(binary) else { throw .noInput("The binary \(binary) cannot be read.") }
             guard let found = Architecture(elf: header) else {
                 throw .data("\(binary) is not a 64-bit x86-64 or AArch64 Linux program.", hint: "Give the `runtime` binary built for Linux (--binary).")
             }
@@ -56,6 +59,17 @@ public enum SharedLibraries {
         return path
     }
 
+    /// The start of the file at `path`: enough for an ELF header and its program headers, without
+    /// reading a 57 MB binary for them. Nil when it cannot be read.
+    public static func elfHeader(_ path: String) -> Data? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        let count = read(descriptor, &buffer, buffer.count)
+        return count < 0 ? nil : Data(buffer.prefix(count))
+    }
+
     /// Whether the ELF file `bytes` is linked dynamically: a program with an interpreter (the loader),
     /// or a shared library (which has a dynamic section). The loader cannot list a static program.
     public static func isDynamic(elf bytes: Data) -> Bool {
@@ -71,7 +85,7 @@ public enum SharedLibraries {
     /// The libraries `file` needs, the loader included, as `loader --list` resolves them; empty for a
     /// static program. A library the loader cannot find is an error naming it.
     public static func needed(by file: String, loader: String) throws(TaskShimError) -> [Library] {
-        guard let bytes = FileManager.default.contents(atPath: file) else { throw .noInput("\(file) cannot be read.") }
+        guard let bytes = elfHeader(file) else { throw .noInput("\(file) cannot be read.") }
         guard isDynamic(elf: bytes) else { return [] }
         let status: Int32, output: String
         do { (status, output) = try ChildProcess.output(loader, ["--list", file]) } catch { throw .wrapping(error) }
