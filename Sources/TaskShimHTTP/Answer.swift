@@ -19,6 +19,9 @@ struct Answer: Sendable {
         Answer(status: status, contentType: text, headers: headers, body: Data((message + "\n").utf8))
     }
 
+    /// 200 for an event the handler took.
+    static let accepted = plain(.ok, "OK")
+
     /// The handler's bytes: JSON when they start with `{` or `[`, else text.
     static func output(_ body: Data) -> Answer {
         let first = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }

@@ -6,8 +6,9 @@ import TaskShimCore
 /// One connection's requests: collects each body under the size limit, runs the request (on the
 /// connection's event loop), writes the answer, one request at a time. It also times the
 /// connection: idle past the idle timeout (and not running a request), it is closed; a request whose
-/// body has not arrived within the read timeout is answered 408. One timer per connection,
-/// re-armed only when it fires, so a request costs no timer operations.
+/// body has not arrived within the read timeout is answered 408; a request running past the request
+/// timeout has its task cancelled (the runner then answers 504). One timer per connection, re-armed
+/// only when it fires, so a request costs no timer operations.
 final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     /// Responses are written as bytes, head and body in one buffer: one pass down the pipeline and
@@ -19,6 +20,9 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private var body = ByteBuffer()
     private var refused = false
     private var busy = false
+    /// The request being run, and when it must have finished.
+    private var running: Task<Void, Never>?
+    private var runDeadline: NIODeadline?
     /// When the connection last received bytes, and when the request being read began.
     private var lastActivity = NIODeadline.now()
     private var requestStarted: NIODeadline?
@@ -127,16 +131,21 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
                 return
             }
             busy = true
+            // The wall-clock deadline first, so the timer (monotonic) never fires before it has passed.
+            let deadline = Date().addingTimeInterval(server.configuration.requestTimeout.seconds)
+            let runDeadline = NIODeadline.now() + TimeAmount(server.configuration.requestTimeout)
             let payload = Data(body.readableBytesView)
             let server = server
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             let remoteAddress = peer
             let task = Task(executorPreference: executor) {
-                let answer = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress)
+                let answer = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress, deadline: deadline)
                 let reply = {
                     let (handler, context) = bound.value
                     handler.busy = false
+                    handler.running = nil
+                    handler.runDeadline = nil
                     handler.write(requestHead, answer, context: context)
                     handler.processBacklog(context: context)
                 }
@@ -144,6 +153,12 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
                 server.inFlight.finish(ticket)
             }
             server.inFlight.attach(ticket, task)
+            running = task
+            self.runDeadline = runDeadline
+            if watchdogDeadline.map({ $0 > runDeadline }) ?? true {
+                watchdog?.cancel()
+                arm(at: runDeadline, context: context)
+            }
         }
     }
 
@@ -170,8 +185,8 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    /// The connection's timer: 408 for a request read too slowly, close when idle, else re-arm for
-    /// the next moment either could happen.
+    /// The connection's timer: 408 for a request read too slowly, cancel a request run too long,
+    /// close when idle, else re-arm for the next moment one of them could happen.
     private func check(context: ChannelHandlerContext) {
         watchdogDeadline = nil
         let now = NIODeadline.now()
@@ -184,7 +199,12 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             }
             arm(at: limit, context: context)
         } else if busy {
-            arm(at: now + idle, context: context)
+            if let runDeadline, now >= runDeadline {
+                // The handler stops cooperatively; its task then answers 504.
+                running?.cancel()
+                self.runDeadline = nil
+            }
+            arm(at: min(now + idle, runDeadline ?? now + idle), context: context)
         } else if now >= lastActivity + idle {
             context.close(promise: nil)
         } else {

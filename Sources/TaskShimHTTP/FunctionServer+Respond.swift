@@ -5,13 +5,13 @@ import TaskShimCore
 
 /// What one request means under each signature, and the answer for each outcome.
 extension FunctionServer {
-    /// Runs the handler for one request and returns status, headers and body.
-    func respond(to head: HTTPRequestHead, body: Data, remoteAddress: String? = nil) async -> Answer {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+    /// Runs the handler for one request and returns status, headers and body. The calling task is the
+    /// request's own, and its connection cancels it at `deadline`.
+    func respond(to head: HTTPRequestHead, body: Data, remoteAddress: String?, deadline: Date) async -> Answer {
+        let path = head.path
         if path == "/robots.txt" || path == "/favicon.ico" {
             return Answer.plain(.notFound, "Not Found")
         }
-        let deadline = Date().addingTimeInterval(configuration.requestTimeout.seconds)
         var invocation = Invocation(payload: body, trigger: .http, deadline: deadline)
         if let id = head.headers.first(name: "Function-Execution-Id"), !id.isEmpty { invocation.requestID = id }
         if let trace = TraceContext(traceparent: head.headers.first(name: "traceparent"),
@@ -19,9 +19,7 @@ extension FunctionServer {
             invocation.traceID = trace.traceID
             invocation.spanID = trace.spanID
         }
-        invocation.attributes.reserveCapacity(8)
-        invocation.attributes["http_method"] = head.method.rawValue
-        invocation.attributes["http_path"] = path
+        invocation.attributes = ["http_method": head.method.rawValue, "http_path": path]
         let request = RequestLog(head: head, bodySize: body.count, remoteAddress: remoteAddress)
         let headers = head.headers
 
@@ -71,7 +69,7 @@ extension FunctionServer {
                 let answer = await run(one, request, acknowledgingPermanentErrors: false)
                 if answer.status != .ok { return answer }
             }
-            return Answer.plain(.ok, "OK")
+            return Answer.accepted
 
         case .event:
             let event: LegacyEvent
@@ -95,7 +93,7 @@ extension FunctionServer {
             if let time = Timestamp.parse(event.timestamp) { invocation.logicalTime = time }
             invocation.attributes["event_type"] = event.eventType
             let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
-            return answer.status == .ok ? Answer.plain(.ok, "OK") : answer
+            return answer.status == .ok ? Answer.accepted : answer
         }
     }
 
@@ -130,7 +128,7 @@ extension FunctionServer {
     /// Runs the invocation and answers for its outcome; the run-summary line carries `httpRequest`.
     private func run(_ invocation: Invocation, _ request: RequestLog, acknowledgingPermanentErrors: Bool) async -> Answer {
         let deadline = invocation.deadline ?? .distantFuture
-        let outcome = await runner.run(handler, invocation, annotate: { outcome in
+        let outcome = await runner.run(handler, invocation, deadline: .callerCancels, annotate: { outcome in
             let status = Self.answer(for: outcome, deadline: deadline, acknowledgingPermanentErrors: acknowledgingPermanentErrors).status
             return ["httpRequest": request.metadata(status: Int(status.code), latency: outcome.duration, responseSize: outcome.output.count)]
         })

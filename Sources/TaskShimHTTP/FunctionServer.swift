@@ -118,7 +118,6 @@ public final class FunctionServer: Sendable {
     func isHealthProbe(_ head: HTTPRequestHead) -> Bool {
         if head.method == .OPTIONS && head.uri == "*" { return true }
         guard let healthPath = configuration.healthPath, head.method == .GET || head.method == .HEAD else { return false }
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        return path == healthPath
+        return head.path == healthPath
     }
 }

@@ -79,4 +79,49 @@ struct RunnerTests {
         #expect(sawCancel.count == 1)
         #expect(try summary(writer)["exit_code"] as? Int == 75)
     }
+
+    /// With `.callerCancels` the handler runs in the calling task, which its owner cancels at the
+    /// deadline: the run fails as timed out, like one the runner cancelled.
+    @Test func aRunWhoseOwnerCancelsItPastTheDeadlineFailsAsTimedOut() async throws {
+        let (runner, _) = runner()
+        let started = Counter()
+        let handler = ClosureHandler(name: "slow") { _, _ in
+            _ = started.next()
+            try? await Task.sleep(for: .seconds(30))
+            return Data("ignored the cancellation".utf8)
+        }
+        let deadline = Date().addingTimeInterval(0.2)
+        let run = Task { await runner.run(handler, Invocation(trigger: .http, deadline: deadline), deadline: .callerCancels) }
+        while started.count == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(until: .now + .seconds(deadline.timeIntervalSinceNow + 0.05))
+        run.cancel()
+        let outcome = await run.value
+        #expect(outcome.status == .temporaryFailure)
+        #expect(outcome.error?.message.contains("deadline") == true)
+    }
+
+    /// Cancelled before its deadline (a server draining on SIGTERM), the run ends with the handler's
+    /// own result; never cancelled, it is not timed by the runner at all.
+    @Test func aRunCancelledBeforeItsDeadlineKeepsTheHandlersResult() async throws {
+        let (runner, _) = runner()
+        let started = Counter()
+        let handler = ClosureHandler(name: "slow") { _, _ in
+            _ = started.next()
+            try await Task.sleep(for: .seconds(30))
+            return Data()
+        }
+        let run = Task { await runner.run(handler, Invocation(trigger: .http, deadline: Date().addingTimeInterval(60)), deadline: .callerCancels) }
+        while started.count == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        run.cancel()
+        let outcome = await run.value
+        #expect(outcome.error != nil)
+        #expect(outcome.error?.message.contains("deadline") == false)
+
+        let quick = ClosureHandler(name: "quick") { _, _ in
+            try await Task.sleep(for: .milliseconds(300))
+            return Data("done".utf8)
+        }
+        let late = await runner.run(quick, Invocation(trigger: .http, deadline: Date().addingTimeInterval(0.05)), deadline: .callerCancels)
+        #expect(late.status == .ok, "the caller did not cancel it: its result stands")
+    }
 }

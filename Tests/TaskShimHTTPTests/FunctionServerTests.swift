@@ -115,6 +115,26 @@ struct FunctionServerTests {
         }
     }
 
+    /// The connection's timer cancels the request's task at the deadline; a handler that goes on
+    /// regardless is still answered 504 when it returns, and the connection serves the next request.
+    @Test func aHandlerThatIgnoresCancellationIsStill504PastTheRequestTimeout() async throws {
+        let stubborn = ScriptedHandler { invocation in
+            if invocation.payload == Data("quick".utf8) { return invocation.payload }
+            let end = ContinuousClock.now + .milliseconds(1500)
+            while ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(50)) }
+            return Data("finished late".utf8)
+        }
+        try await serving(stubborn, configure: { $0.requestTimeout = .seconds(1) }) { base in
+            let client = HTTPClient()
+            let response = try await client.send(HTTPRequest(method: "POST", url: base + "/", body: Data("slow".utf8)))
+            #expect(response.status == 504)
+            #expect(response.header("X-Google-Status") == "error")
+            let next = try await client.send(HTTPRequest(method: "POST", url: base + "/", body: Data("quick".utf8)))
+            #expect(next.status == 200)
+            #expect(String(decoding: next.body, as: UTF8.self) == "quick")
+        }
+    }
+
     @Test func aBodyOverTheLimitIs413AndNeverReachesTheFunction() async throws {
         let handler = echo()
         try await serving(handler, configure: { $0.maxBodyBytes = 1000 }) { base in
