@@ -111,15 +111,18 @@ struct JSONParser {
     private mutating func string() -> String? {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. ASCII needs no UTF-8 validation, and a check builds no string.
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 defer { index += 1 }
+                if ascii { return building ? String(decoding: bytes[start..<index], as: UTF8.self) : "" }
                 return String(validating: bytes[start..<index], as: UTF8.self)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { return nil }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         var scalars = Array(bytes[start..<index])
@@ -207,6 +210,7 @@ struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { return nil }
         }
+        guard building else { return .null }
         guard let number = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return nil }
         return .number(number)
     }

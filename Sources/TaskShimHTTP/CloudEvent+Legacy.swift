@@ -105,7 +105,7 @@ extension CloudEvent {
         default:
             break
         }
-        var attributes = [
+        var attributes: Attributes = [
             "specversion": "1.0", "id": event.eventID, "type": type, "source": "//\(service)/\(source)",
             "time": event.timestamp, "datacontenttype": "application/json",
         ]

@@ -9,7 +9,7 @@ import TaskShimCore
 public struct CloudEvent: Sendable, Equatable {
     /// Context attributes: `specversion`, `id`, `source`, `type` (required), `subject`, `time`,
     /// `datacontenttype`, `dataschema` and extensions, as strings.
-    public var attributes: [String: String]
+    public var attributes: Attributes
     /// The data: JSON when the content type is JSON (or absent in structured mode), a string for text,
     /// nil when there is none or it is binary.
     public var data: JSONValue?
@@ -42,9 +42,9 @@ public struct CloudEvent: Sendable, Equatable {
             Self.appendQuoted(name, to: &out)
             out.append(UInt8(ascii: ":"))
         }
-        for name in attributes.keys.sorted() {
+        for (name, value) in attributes {
             member(name)
-            Self.appendQuoted(attributes[name]!, to: &out)
+            Self.appendQuoted(value, to: &out)
         }
         if let dataJSON {
             member("data")
@@ -63,8 +63,19 @@ public struct CloudEvent: Sendable, Equatable {
 
     /// `value` as a JSON string, escaped as RFC 8259 requires.
     static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { appendQuoted(bytes: $0, to: &out) }
+    }
+
+    static func appendQuoted(bytes value: some Collection<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
+        defer { out.append(UInt8(ascii: "\"")) }
+        // Most values need no escape: copied whole.
+        if !value.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: value)
+            return
+        }
+        for byte in value {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
                 out.append(UInt8(ascii: "\\"))
@@ -80,7 +91,6 @@ public struct CloudEvent: Sendable, Equatable {
                 out.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Why a request is not a valid CloudEvent; answered 400.
@@ -103,14 +113,15 @@ public struct CloudEvent: Sendable, Equatable {
             return try values.map { value throws(Malformed) in try structured(value) }
         }
         guard header("ce-specversion") != nil else { return nil }
-        var attributes: [String: String] = [:]
-        attributes.reserveCapacity(8)
+        var attributes = Attributes(capacity: 8)
         for (name, value) in headers {
-            // Only ce-* names are lowercased (most headers are not, and lowercasing allocates).
             let utf8 = name.utf8
             guard utf8.count > 3, utf8.starts(with: "ce-".utf8, by: { $0 | 0x20 == $1 }) else { continue }
-            // Header names are ASCII: lowercase the attribute name byte by byte (short ones stay inline).
-            let key = String(decoding: utf8.dropFirst(3).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            // Header names are ASCII; only one with capitals is lowercased (that allocates).
+            let suffix = utf8.dropFirst(3)
+            let key = suffix.contains(where: { (0x41...0x5A).contains($0) })
+                ? String(decoding: suffix.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+                : String(Substring(suffix))
             attributes[key] = value.percentDecoded  // HTTP binding 3.1.3.2
         }
         if let contentType { attributes["datacontenttype"] = contentType }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 @testable import TaskShimCore
 @testable import TaskShimHTTP
@@ -20,5 +21,40 @@ struct CloudEventTests {
         let second = try #require(try JSONSerialization.jsonObject(with: binary.jsonData) as? [String: Any])
         #expect(second["data_base64"] as? String == "AAE=")
         #expect(second["data"] == nil)
+    }
+
+    @Test func binaryModeAttributeNamesAreLowercasedAndWrittenInNameOrder() throws {
+        let headers = HTTPHeaders([("Ce-Id", "A%20B"), ("CE-SPECVERSION", "1.0"), ("ce-type", "t"), ("ce-source", "//s"),
+                                   ("Ce-MyExtension", "x"), ("Content-Type", "application/json"), ("Host", "h")])
+        let event = try #require(try CloudEvent.decode(headers: headers, body: Data(#"{"k":[1,"é",{"n":null}]}"#.utf8))?.first)
+        #expect(event.attributes.map(\.name) == ["datacontenttype", "id", "myextension", "source", "specversion", "type"])
+        #expect(event.id == "A B")
+        let json = String(decoding: event.jsonData, as: UTF8.self)
+        #expect(json == #"{"datacontenttype":"application/json","id":"A B","myextension":"x","source":"//s","specversion":"1.0","type":"t","data":{"k":[1,"é",{"n":null}]}}"#)
+    }
+
+    @Test func attributesAreSetReplacedAndRemovedByName() {
+        var attributes: CloudEvent.Attributes = ["type": "t", "id": "1"]
+        attributes["subject"] = "s"
+        attributes["id"] = "2"
+        #expect(attributes.map(\.name) == ["id", "subject", "type"])
+        #expect(attributes["id"] == "2")
+        attributes["subject"] = nil
+        #expect(attributes.count == 2)
+        #expect(attributes["subject"] == nil)
+        #expect(attributes == ["id": "2", "type": "t"])
+        #expect(attributes != ["id": "2", "type": "u"])
+    }
+
+    @Test func dataThatIsNotTheJSONItsContentTypeSaysIsMalformed() {
+        let headers = HTTPHeaders([("ce-id", "1"), ("ce-specversion", "1.0"), ("ce-type", "t"), ("ce-source", "//s"),
+                                   ("content-type", "application/json")])
+        for body in [#"{"a":}"#, #"{"a":"\u00"}"#, "[1,]", "01", "\"unterminated", "{\"a\":1} x"] {
+            #expect(throws: CloudEvent.Malformed.self, "\(body)") { try CloudEvent.decode(headers: headers, body: Data(body.utf8)) }
+        }
+        var invalidUTF8 = Data(#"{"a":""#.utf8)
+        invalidUTF8.append(contentsOf: [0xC3, 0x28])
+        invalidUTF8.append(contentsOf: Data(#""}"#.utf8))
+        #expect(throws: CloudEvent.Malformed.self) { try CloudEvent.decode(headers: headers, body: invalidUTF8) }
     }
 }
