@@ -19,7 +19,7 @@ struct JSONParser {
 
     /// The value of `data`, or nil when it is not exactly one JSON value (white space around it aside).
     static func parse(_ data: Data) -> JSONValue? {
-        var parser = JSONParser([UInt8](data), building: true)
+        var parser = JSONParser(data.withUnsafeBytes { [UInt8]($0) }, building: true)
         guard let value = parser.value(depth: 0) else { return nil }
         parser.skipWhiteSpace()
         return parser.index == parser.bytes.count ? value : nil
@@ -27,7 +27,7 @@ struct JSONParser {
 
     /// Whether `data` is exactly one JSON value, checked without building it.
     static func isValid(_ data: Data) -> Bool {
-        var parser = JSONParser([UInt8](data), building: false)
+        var parser = JSONParser(data.withUnsafeBytes { [UInt8]($0) }, building: false)
         guard parser.value(depth: 0) != nil else { return false }
         parser.skipWhiteSpace()
         return parser.index == parser.bytes.count

@@ -28,15 +28,20 @@ public enum RequestID {
 
     private static let digits = Array("0123456789abcdef".utf8)
 
+    /// 8-4-4-4-12 hex digits, written straight into the string's storage.
     static func format(_ high: UInt64, _ low: UInt64) -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for word in [high, low] {
-            for nibble in (0..<16).reversed() {
-                if text.count == 8 || text.count == 13 || text.count == 18 || text.count == 23 { text.append(UInt8(ascii: "-")) }
-                text.append(digits[Int((word >> (UInt64(nibble) * 4)) & 0xF)])
+        String(unsafeUninitializedCapacity: 36) { text in
+            var count = 0
+            for index in 0..<32 {
+                if index == 8 || index == 12 || index == 16 || index == 20 {
+                    text[count] = UInt8(ascii: "-")
+                    count += 1
+                }
+                let word = index < 16 ? high : low
+                text[count] = digits[Int((word >> (UInt64(15 - index % 16) * 4)) & 0xF)]
+                count += 1
             }
+            return count
         }
-        return String(decoding: text, as: UTF8.self)
     }
 }

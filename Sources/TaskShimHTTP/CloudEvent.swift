@@ -48,7 +48,7 @@ public struct CloudEvent: Sendable, Equatable {
         }
         if let dataJSON {
             member("data")
-            out.append(contentsOf: dataJSON)
+            dataJSON.withUnsafeBytes { out.append(contentsOf: $0) }
         } else if let data {
             member("data")
             out.append(contentsOf: data.encoded.utf8)
@@ -58,7 +58,7 @@ public struct CloudEvent: Sendable, Equatable {
             Self.appendQuoted(dataBase64, to: &out)
         }
         out.append(UInt8(ascii: "}"))
-        return Data(out)
+        return out.withUnsafeBytes { Data($0) }
     }
 
     /// `value` as a JSON string, escaped as RFC 8259 requires.

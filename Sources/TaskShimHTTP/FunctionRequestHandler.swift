@@ -134,7 +134,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             // The wall-clock deadline first, so the timer (monotonic) never fires before it has passed.
             let deadline = Date().addingTimeInterval(server.configuration.requestTimeout.seconds)
             let runDeadline = NIODeadline.now() + TimeAmount(server.configuration.requestTimeout)
-            let payload = Data(body.readableBytesView)
+            let payload = body.withUnsafeReadableBytes { Data($0) }
             let server = server
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
@@ -246,10 +246,12 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         let keepAlive = request.isKeepAlive && !close
         var buffer = context.channel.allocator.buffer(capacity: 160 + answer.body.count)
         answer.encode(for: request, keepAlive: keepAlive, into: &buffer)
-        let done = context.writeAndFlush(wrapOutboundOut(buffer))
-        if !keepAlive {
+        if keepAlive {
+            // No promise: a future per response costs two allocations nobody waits on.
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else {
             let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 

@@ -19,12 +19,13 @@ extension FunctionServer {
             invocation.traceID = trace.traceID
             invocation.spanID = trace.spanID
         }
-        invocation.attributes = ["http_method": head.method.rawValue, "http_path": path]
         let request = RequestLog(head: head, bodySize: body.count, remoteAddress: remoteAddress)
         let headers = head.headers
 
         switch configuration.signature {
         case .http:
+            // Each signature sets the attributes at once: a dictionary literal per request, not two.
+            invocation.attributes = ["http_method": head.method.rawValue, "http_path": path]
             let push: PubSubPush?
             do { push = try PubSubPush.decode(headers: headers, body: body) } catch {
                 return Answer.plain(.badRequest, "Malformed Pub/Sub push: \(error.description).")
@@ -63,9 +64,8 @@ extension FunctionServer {
                 one.payload = event.jsonData
                 one.idempotencyKey = event.id
                 if let time = event.time.flatMap(Timestamp.parse) { one.logicalTime = time }
-                one.attributes["ce_id"] = event.id
-                one.attributes["ce_type"] = event.type
-                one.attributes["ce_source"] = event.source
+                one.attributes = ["http_method": head.method.rawValue, "http_path": path,
+                                  "ce_id": event.id, "ce_type": event.type, "ce_source": event.source]
                 let answer = await run(one, request, acknowledgingPermanentErrors: false)
                 if answer.status != .ok { return answer }
             }
@@ -91,7 +91,7 @@ extension FunctionServer {
             invocation.payload = Data(event.json.utf8)
             invocation.idempotencyKey = event.eventID
             if let time = Timestamp.parse(event.timestamp) { invocation.logicalTime = time }
-            invocation.attributes["event_type"] = event.eventType
+            invocation.attributes = ["http_method": head.method.rawValue, "http_path": path, "event_type": event.eventType]
             let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
             return answer.status == .ok ? Answer.accepted : answer
         }

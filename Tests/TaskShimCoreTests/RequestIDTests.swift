@@ -15,4 +15,9 @@ struct RequestIDTests {
             #expect("89ab".contains(characters[19]), "variant: \(id)")
         }
     }
+
+    @Test func theTwoWordsAreWrittenAsEightFourFourFourTwelveHexDigits() {
+        #expect(RequestID.format(0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210) == "01234567-89ab-cdef-fedc-ba9876543210")
+        #expect(RequestID.format(0, .max) == "00000000-0000-0000-ffff-ffffffffffff")
+    }
 }
