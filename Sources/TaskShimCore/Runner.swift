@@ -34,14 +34,18 @@ public struct Runner: Sendable {
     /// The logger for one invocation, carrying its identifiers on every line.
     public func invocationLogger(_ handler: any Handler, _ invocation: Invocation) -> Logger {
         var logger = self.logger
-        // Set at once: key by key, the dictionary grows (and is copied) three or four times per run.
-        var metadata = logger.handler.metadata
-        metadata.reserveCapacity(metadata.count + 5)
-        metadata["handler"] = .string(handler.name)
-        metadata["request_id"] = .string(invocation.requestID)
-        metadata["attempt"] = .stringConvertible(invocation.attempt)
-        if let trace = invocation.traceID { metadata["trace_id"] = .string(trace) }
-        if let span = invocation.spanID { metadata["span_id"] = .string(span) }
+        // One literal, sized at once: key by key the dictionary grows (and is copied) per run.
+        var metadata: Logger.Metadata
+        if let trace = invocation.traceID, let span = invocation.spanID {
+            metadata = ["handler": .string(handler.name), "request_id": .string(invocation.requestID),
+                        "attempt": .stringConvertible(invocation.attempt), "trace_id": .string(trace), "span_id": .string(span)]
+        } else {
+            metadata = ["handler": .string(handler.name), "request_id": .string(invocation.requestID),
+                        "attempt": .stringConvertible(invocation.attempt)]
+            if let trace = invocation.traceID { metadata["trace_id"] = .string(trace) }
+        }
+        let base = logger.handler.metadata
+        if !base.isEmpty { metadata.merge(base) { own, _ in own } }
         logger.handler.metadata = metadata
         return logger
     }
