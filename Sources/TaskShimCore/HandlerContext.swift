@@ -5,25 +5,49 @@ import Logging
 /// the configuration, secrets, and a writer for results that belong on stdout (dry runs).
 public struct HandlerContext: Sendable {
     public var logger: Logger
-    public var environment: Environment
-    public var secrets: any SecretsProvider
-    /// Where dry-run output and other user-facing results go (stdout by default).
-    public var output: any LineWriter
     /// Counters for the run-summary line.
     public var metrics: RunMetrics
+    /// What every run of a runner shares, held once: a context costs a reference to it, not one per
+    /// part (each a reference count that the server's threads would take turns changing).
+    private var services: Services
+
+    public var environment: Environment {
+        get { services.environment }
+        set { services = services.with { $0.environment = newValue } }
+    }
+
+    public var secrets: any SecretsProvider {
+        get { services.secrets }
+        set { services = services.with { $0.secrets = newValue } }
+    }
+
+    /// Where dry-run output and other user-facing results go (stdout by default).
+    public var output: any LineWriter {
+        get { services.output }
+        set { services = services.with { $0.output = newValue } }
+    }
+
     /// Circuit breakers and retry budgets per dependency, shared by the process's runs.
-    public var dependencies: Dependencies
+    public var dependencies: Dependencies {
+        get { services.dependencies }
+        set { services = services.with { $0.dependencies = newValue } }
+    }
+
     /// The audit trail, for events of the handler's own (`context.audit.record(AuditEvent(action: ...))`).
-    public var audit: any AuditRecorder
+    public var audit: any AuditRecorder {
+        get { services.audit }
+        set { services = services.with { $0.audit = newValue } }
+    }
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
                 metrics: RunMetrics = RunMetrics(), dependencies: Dependencies = Dependencies(), audit: any AuditRecorder = NoAudit()) {
+        self.init(logger: logger, metrics: metrics,
+                  services: Services(environment: environment, secrets: secrets, output: output, dependencies: dependencies, audit: audit))
+    }
+
+    init(logger: Logger, metrics: RunMetrics, services: Services) {
         self.logger = logger
-        self.environment = environment
-        self.secrets = secrets
-        self.output = output
         self.metrics = metrics
-        self.dependencies = dependencies
-        self.audit = audit
+        self.services = services
     }
 }

@@ -13,22 +13,19 @@ public struct Runner: Sendable {
     }
 
     public var logger: Logger
-    public var environment: Environment
-    public var secrets: any SecretsProvider
-    public var output: any LineWriter
-    public var dependencies: Dependencies
+    public var environment: Environment { services.environment }
+    public var secrets: any SecretsProvider { services.secrets }
+    public var output: any LineWriter { services.output }
+    public var dependencies: Dependencies { services.dependencies }
     /// Receives one ``AuditEvent`` per run (and the handlers' own).
-    public var audit: any AuditRecorder
+    public var audit: any AuditRecorder { services.audit }
+    private let services: HandlerContext.Services
     private let deadlines = DeadlineClock()
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
                 dependencies: Dependencies = Dependencies(), audit: any AuditRecorder = NoAudit()) {
         self.logger = logger
-        self.environment = environment
-        self.secrets = secrets
-        self.output = output
-        self.dependencies = dependencies
-        self.audit = audit
+        services = HandlerContext.Services(environment: environment, secrets: secrets, output: output, dependencies: dependencies, audit: audit)
     }
 
     /// The logger for one invocation, carrying its identifiers on every line.
@@ -70,8 +67,7 @@ public struct Runner: Sendable {
                     annotate: ((Outcome) -> Logger.Metadata)? = nil) async -> Outcome {
         let logger = invocationLogger(handler, invocation)
         let metrics = RunMetrics()
-        let context = HandlerContext(logger: logger, environment: environment, secrets: secrets,
-                                     output: output, metrics: metrics, dependencies: dependencies, audit: audit)
+        let context = HandlerContext(logger: logger, metrics: metrics, services: services)
         let clock = ContinuousClock()
         let start = clock.now
         var outcome: Outcome
@@ -90,7 +86,7 @@ public struct Runner: Sendable {
         case .failure(let error):
             outcome = Outcome(status: error.status, output: Data(), error: error, duration: clock.now - start)
         }
-        if !(audit is NoAudit) {
+        if services.isAuditing {
             do {
                 try audit.record(AuditEvent(invocation: invocation, handler: handler.name, status: outcome.status,
                                             duration: outcome.duration, error: outcome.error))
