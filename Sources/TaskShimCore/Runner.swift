@@ -71,16 +71,13 @@ public struct Runner: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         var outcome: Outcome
-        let body: @Sendable () async throws -> Data
-        if let writer, let streaming = handler as? any StreamingHandler {
-            body = {
-                try await streaming.stream(invocation, context: context, to: writer)
-                return Data()
-            }
+        let result: Result<Data, TaskShimError>
+        if let deadline = invocation.deadline, enforcement == .childTask {
+            result = await Self.race(deadline: deadline, clock: deadlines) { try await Self.call(handler, invocation, context, writer) }
         } else {
-            body = { try await handler.handle(invocation, context: context) }
+            result = await Self.inCallingTask(deadline: invocation.deadline) { try await Self.call(handler, invocation, context, writer) }
         }
-        switch await Self.race(deadline: invocation.deadline, enforcement: enforcement, clock: deadlines, body) {
+        switch result {
         case .success(let data):
             outcome = Outcome(status: .ok, output: data, error: nil, duration: clock.now - start)
         case .failure(let error):
@@ -116,18 +113,33 @@ public struct Runner: Sendable {
         return outcome
     }
 
-    /// Runs `body`; when `deadline` passes first, cancels it, waits for it to stop, and fails with a
-    /// temporary error. Handlers stop cooperatively: a blocking C call finishes before cancellation is seen.
-    static func race(deadline: Date?, enforcement: DeadlineEnforcement = .childTask, clock deadlines: DeadlineClock,
-                     _ body: @escaping @Sendable () async throws -> Data) async -> Result<Data, TaskShimError> {
+    /// The handler's response: streamed to `writer` when it streams and there is one, else returned.
+    static func call(_ handler: any Handler, _ invocation: Invocation, _ context: HandlerContext,
+                     _ writer: (any ResponseWriter)?) async throws -> Data {
+        if let writer, let streaming = handler as? any StreamingHandler {
+            try await streaming.stream(invocation, context: context, to: writer)
+            return Data()
+        }
+        return try await handler.handle(invocation, context: context)
+    }
+
+    /// Runs `body` in the calling task (no closure copied to the heap, no child task). With a
+    /// deadline, the caller cancels the task when it passes, and a run cancelled past it fails as
+    /// timed out.
+    static func inCallingTask(deadline: Date?, _ body: () async throws -> Data) async -> Result<Data, TaskShimError> {
         guard let deadline else {
             do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
         }
-        if enforcement == .callerCancels {
-            let result: Result<Data, TaskShimError>
-            do { result = .success(try await Deadline.$current.withValue(deadline) { try await body() }) } catch { result = .failure(.wrapping(error)) }
-            return Task.isCancelled && Date() >= deadline ? .failure(deadlineExceeded(deadline)) : result
-        }
+        let result: Result<Data, TaskShimError>
+        do { result = .success(try await Deadline.$current.withValue(deadline) { try await body() }) } catch { result = .failure(.wrapping(error)) }
+        return Task.isCancelled && Date() >= deadline ? .failure(deadlineExceeded(deadline)) : result
+    }
+
+    /// Runs `body` in a child task; when `deadline` passes first, cancels it, waits for it to stop, and
+    /// fails with a temporary error. Handlers stop cooperatively: a blocking C call finishes before
+    /// cancellation is seen.
+    static func race(deadline: Date, clock deadlines: DeadlineClock,
+                     _ body: @escaping @Sendable () async throws -> Data) async -> Result<Data, TaskShimError> {
         // The body is the group's one child; this task waits on the clock, which the body ends early
         // when it finishes (one child task per run, not two).
         return await withTaskGroup(of: Result<Data, TaskShimError>.self) { group in
