@@ -9,35 +9,16 @@ public struct HandlerContext: Sendable {
     public var metrics: RunMetrics
     /// What every run of a runner shares, held once: a context costs a reference to it, not one per
     /// part (each a reference count that the server's threads would take turns changing).
-    private var services: Services
+    private let services: Services
 
-    public var environment: Environment {
-        get { services.environment }
-        set { services = services.with { $0.environment = newValue } }
-    }
-
-    public var secrets: any SecretsProvider {
-        get { services.secrets }
-        set { services = services.with { $0.secrets = newValue } }
-    }
-
+    public var environment: Environment { services.environment }
+    public var secrets: any SecretsProvider { services.secrets }
     /// Where dry-run output and other user-facing results go (stdout by default).
-    public var output: any LineWriter {
-        get { services.output }
-        set { services = services.with { $0.output = newValue } }
-    }
-
+    public var output: any LineWriter { services.output }
     /// Circuit breakers and retry budgets per dependency, shared by the process's runs.
-    public var dependencies: Dependencies {
-        get { services.dependencies }
-        set { services = services.with { $0.dependencies = newValue } }
-    }
-
+    public var dependencies: Dependencies { services.dependencies }
     /// The audit trail, for events of the handler's own (`context.audit.record(AuditEvent(action: ...))`).
-    public var audit: any AuditRecorder {
-        get { services.audit }
-        set { services = services.with { $0.audit = newValue } }
-    }
+    public var audit: any AuditRecorder { services.audit }
 
     public init(logger: Logger, environment: Environment, secrets: any SecretsProvider, output: any LineWriter,
                 metrics: RunMetrics = RunMetrics(), dependencies: Dependencies = Dependencies(), audit: any AuditRecorder = NoAudit()) {
