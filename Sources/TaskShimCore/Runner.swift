@@ -13,12 +13,10 @@ public struct Runner: Sendable {
     }
 
     public var logger: Logger
-    public var environment: Environment { services.environment }
-    public var secrets: any SecretsProvider { services.secrets }
-    public var output: any LineWriter { services.output }
+    /// Circuit breakers and retry budgets per dependency, shared by the runs (and their contracts' own calls).
     public var dependencies: Dependencies { services.dependencies }
-    /// Receives one ``AuditEvent`` per run (and the handlers' own).
-    public var audit: any AuditRecorder { services.audit }
+    /// Environment, secrets, output, dependencies and the audit trail (which receives one
+    /// ``AuditEvent`` per run): what every run's ``HandlerContext`` shares.
     private let services: HandlerContext.Services
     private let deadlines = DeadlineClock()
 
@@ -85,7 +83,7 @@ public struct Runner: Sendable {
         }
         if services.isAuditing {
             do {
-                try audit.record(AuditEvent(invocation: invocation, handler: handler.name, status: outcome.status,
+                try services.audit.record(AuditEvent(invocation: invocation, handler: handler.name, status: outcome.status,
                                             duration: outcome.duration, error: outcome.error))
             } catch {
                 // The trail refused the event (a full spool set to refuse): the run fails so it is retried.
