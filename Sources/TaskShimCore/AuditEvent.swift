@@ -35,7 +35,9 @@ public struct AuditEvent: Sendable {
         if let trace = invocation.traceID { fields.append(("trace_id", .string(trace))) }
         if invocation.dryRun { fields.append(("dry_run", .bool(true))) }
         if !invocation.attributes.isEmpty {
-            fields.append(("source", .object(invocation.attributes.mapValues { .string($0) })))
+            var source: [String: JSONValue] = [:]
+            for (name, value) in invocation.attributes { source[name] = .string(value) }
+            fields.append(("source", .object(source)))
         }
         if let error { fields.append(("error", .string(error.message))) }
         self.init(action: "invocation", fields: fields)

@@ -4,7 +4,17 @@ import Logging
 /// What a handler gets besides its invocation: a logger already carrying the invocation's metadata,
 /// the configuration, secrets, and a writer for results that belong on stdout (dry runs).
 public struct HandlerContext: Sendable {
-    public var logger: Logger
+    /// Built when asked for: a run whose handler does not log pays nothing for its metadata.
+    public var logger: Logger {
+        get { identity.map { $0.logger(from: baseLogger) } ?? baseLogger }
+        set {
+            baseLogger = newValue
+            identity = nil
+        }
+    }
+    private var baseLogger: Logger
+    /// The run the logger's lines are about, when the runner made this context.
+    private var identity: RunIdentity?
     /// Counters for the run-summary line.
     public var metrics: RunMetrics
     /// What every run of a runner shares, held once: a context costs a reference to it, not one per
@@ -26,8 +36,9 @@ public struct HandlerContext: Sendable {
                   services: Services(environment: environment, secrets: secrets, output: output, dependencies: dependencies, audit: audit))
     }
 
-    init(logger: Logger, metrics: RunMetrics, services: Services) {
-        self.logger = logger
+    init(logger: Logger, identity: RunIdentity? = nil, metrics: RunMetrics, services: Services) {
+        self.baseLogger = logger
+        self.identity = identity
         self.metrics = metrics
         self.services = services
     }

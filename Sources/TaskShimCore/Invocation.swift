@@ -28,7 +28,7 @@ public struct Invocation: Sendable {
     public var dryRun: Bool
     /// What the platform said about the run beyond the fields above, under the names each contract's
     /// page lists (on Lambda: `invoked_function_arn`, `client_context`, `cognito_identity`).
-    public var attributes: [String: String] = [:]
+    public var attributes: Attributes = [:]
     /// Whether the platform retries this run when it fails (Pub/Sub and Eventarc deliveries, Cloud
     /// Scheduler, queue messages, Lambda's asynchronous events, Cloud Run job tasks): in-process
     /// retries are then kept short (``RetryPolicy/bounded(for:attempts:)``) so the two do not multiply.

@@ -26,8 +26,6 @@ public enum RequestID {
         return z ^ (z >> 31)
     }
 
-    private static let digits = Array("0123456789abcdef".utf8)
-
     /// 8-4-4-4-12 hex digits, written straight into the string's storage.
     static func format(_ high: UInt64, _ low: UInt64) -> String {
         String(unsafeUninitializedCapacity: 36) { text in
@@ -38,7 +36,8 @@ public enum RequestID {
                     count += 1
                 }
                 let word = index < 16 ? high : low
-                text[count] = digits[Int((word >> (UInt64(15 - index % 16) * 4)) & 0xF)]
+                let digit = UInt8(truncatingIfNeeded: word >> (UInt64(15 - index % 16) * 4)) & 0xF
+                text[count] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") - 10 + digit
                 count += 1
             }
             return count

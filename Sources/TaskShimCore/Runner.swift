@@ -28,21 +28,7 @@ public struct Runner: Sendable {
 
     /// The logger for one invocation, carrying its identifiers on every line.
     public func invocationLogger(_ handler: any Handler, _ invocation: Invocation) -> Logger {
-        var logger = self.logger
-        // One literal, sized at once: key by key the dictionary grows (and is copied) per run.
-        var metadata: Logger.Metadata
-        if let trace = invocation.traceID, let span = invocation.spanID {
-            metadata = ["handler": .string(handler.name), "request_id": .string(invocation.requestID),
-                        "attempt": .stringConvertible(invocation.attempt), "trace_id": .string(trace), "span_id": .string(span)]
-        } else {
-            metadata = ["handler": .string(handler.name), "request_id": .string(invocation.requestID),
-                        "attempt": .stringConvertible(invocation.attempt)]
-            if let trace = invocation.traceID { metadata["trace_id"] = .string(trace) }
-        }
-        let base = logger.handler.metadata
-        if !base.isEmpty { metadata.merge(base) { own, _ in own } }
-        logger.handler.metadata = metadata
-        return logger
+        RunIdentity(handler, invocation).logger(from: logger)
     }
 
     /// Who stops a handler that runs past its invocation's deadline.
@@ -62,10 +48,10 @@ public struct Runner: Sendable {
     /// the contract's fields to the run-summary line (an HTTP server's `httpRequest`).
     public func run(_ handler: any Handler, _ invocation: Invocation, streamingTo writer: (any ResponseWriter)? = nil,
                     deadline enforcement: DeadlineEnforcement = .childTask,
-                    annotate: ((Outcome) -> Logger.Metadata)? = nil) async -> Outcome {
-        let logger = invocationLogger(handler, invocation)
+                    annotate: (Outcome) -> Logger.Metadata = { _ in [:] }) async -> Outcome {
+        let identity = RunIdentity(handler, invocation)
         let metrics = RunMetrics()
-        let context = HandlerContext(logger: logger, metrics: metrics, services: services)
+        let context = HandlerContext(logger: logger, identity: identity, metrics: metrics, services: services)
         let clock = ContinuousClock()
         let start = clock.now
         var outcome: Outcome
@@ -92,6 +78,7 @@ public struct Runner: Sendable {
         }
         // Built only when it is written: a busy HTTP server at LOG_LEVEL=warning pays nothing for it.
         guard logger.logLevel <= (outcome.error == nil ? .info : .error) else { return outcome }
+        let logger = identity.logger(from: logger)
         var summary: Logger.Metadata = [
             "trigger": .string(invocation.trigger.rawValue),
             "logical_time": .string(Timestamp.format(invocation.logicalTime, fractional: false)),
@@ -101,7 +88,7 @@ public struct Runner: Sendable {
             "dry_run": .stringConvertible(invocation.dryRun),
         ]
         for (name, value) in metrics.snapshot { summary[name] = .stringConvertible(value) }
-        if let annotate { summary.merge(annotate(outcome)) { current, _ in current } }
+        summary.merge(annotate(outcome)) { current, _ in current }
         if let error = outcome.error {
             summary["error"] = .string(error.description)
             logger.error("run failed", metadata: summary)

@@ -2,7 +2,10 @@ extension String {
     /// `%21` → `!`: `%XX` escapes decoded (URL passwords, CloudEvents header values); anything else,
     /// including a `%` not followed by two hex digits, kept as it is.
     public var percentDecoded: String {
-        guard utf8.contains(UInt8(ascii: "%")) else { return self }
+        // Most values have no escape: one pass over the contiguous bytes (`utf8.contains` walks the
+        // string's generic index path, a cost every CloudEvent header paid).
+        var copy = self
+        guard copy.withUTF8({ $0.contains(UInt8(ascii: "%")) }) else { return self }
         let input = Array(utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(input.count)

@@ -24,7 +24,8 @@ struct Answer: Sendable {
 
     /// The handler's bytes: JSON when they start with `{` or `[`, else text.
     static func output(_ body: Data) -> Answer {
-        let first = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        // Over the contiguous bytes: Data's own iterator copies them out in chunks first.
+        let first = body.withUnsafeBytes { $0.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 } }
         let isJSON = first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
         return Answer(status: .ok, contentType: isJSON ? json : text, body: body)
     }

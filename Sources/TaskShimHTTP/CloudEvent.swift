@@ -115,13 +115,18 @@ public struct CloudEvent: Sendable, Equatable {
         guard header("ce-specversion") != nil else { return nil }
         var attributes = Attributes(capacity: 8)
         for (name, value) in headers {
-            let utf8 = name.utf8
-            guard utf8.count > 3, utf8.starts(with: "ce-".utf8, by: { $0 | 0x20 == $1 }) else { continue }
-            // Header names are ASCII; only one with capitals is lowercased (that allocates).
-            let suffix = utf8.dropFirst(3)
-            let key = suffix.contains(where: { (0x41...0x5A).contains($0) })
-                ? String(decoding: suffix.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
-                : String(Substring(suffix))
+            var name = name
+            let key: String? = name.withUTF8 { bytes in
+                guard bytes.count > 3, bytes[0] | 0x20 == UInt8(ascii: "c"), bytes[1] | 0x20 == UInt8(ascii: "e"),
+                      bytes[2] == UInt8(ascii: "-") else { return nil }
+                // Header names are ASCII, most already lowercase.
+                let suffix = bytes[3...]
+                if suffix.contains(where: { (0x41...0x5A).contains($0) }) {
+                    return String(decoding: suffix.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+                }
+                return String(decoding: suffix, as: UTF8.self)
+            }
+            guard let key else { continue }
             attributes[key] = value.percentDecoded  // HTTP binding 3.1.3.2
         }
         if let contentType { attributes["datacontenttype"] = contentType }
@@ -176,7 +181,8 @@ public struct CloudEvent: Sendable, Equatable {
 
     /// `application/json` from `Application/JSON; charset=utf-8`; as it is when already plain.
     static func mediaType(_ contentType: String) -> String {
-        if !contentType.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == 0x20 || (0x41...0x5A).contains($0) }) {
+        var copy = contentType
+        if !copy.withUTF8({ $0.contains(where: { $0 == UInt8(ascii: ";") || $0 == 0x20 || (0x41...0x5A).contains($0) }) }) {
             return contentType
         }
         return contentType.split(separator: ";").first.map { $0.trimmed.lowercased() } ?? ""

@@ -54,7 +54,6 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     static let maxBacklogParts = 256
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
         let part = unwrapInboundIn(data)
         if busy || !backlog.isEmpty {
             guard backlog.count < Self.maxBacklogParts else {
@@ -65,6 +64,12 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             return
         }
         process(part, context: context)
+    }
+
+    /// Once per read from the socket, however many request parts it held: the idle timeout restarts.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        context.fireChannelReadComplete()
     }
 
     /// Takes up the pipelined requests that waited for the one just answered.
@@ -82,9 +87,10 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             refused = false
             // The body must arrive within the read timeout: a client trickling it in cannot keep a
             // request open for ever (the idle timeout alone restarts with every byte).
-            requestStarted = lastActivity
+            let now = NIODeadline.now()
+            requestStarted = now
             // The timer fires at the latest then (with the default timeouts it is already due sooner).
-            let limit = lastActivity + TimeAmount(server.configuration.readTimeout)
+            let limit = now + TimeAmount(server.configuration.readTimeout)
             if watchdogDeadline.map({ $0 > limit }) ?? true {
                 watchdog?.cancel()
                 arm(at: limit, context: context)
@@ -141,15 +147,16 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             let remoteAddress = peer
             let task = Task(executorPreference: executor) {
                 let answer = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress, deadline: deadline)
-                let reply = {
+                // The task runs on the loop (its executor): a closure to hop there is made only when not.
+                if eventLoop.inEventLoop {
                     let (handler, context) = bound.value
-                    handler.busy = false
-                    handler.running = nil
-                    handler.runDeadline = nil
-                    handler.write(requestHead, answer, context: context)
-                    handler.processBacklog(context: context)
+                    handler.answer(requestHead, answer, context: context)
+                } else {
+                    eventLoop.execute {
+                        let (handler, context) = bound.value
+                        handler.answer(requestHead, answer, context: context)
+                    }
                 }
-                if eventLoop.inEventLoop { reply() } else { eventLoop.execute(reply) }
                 server.inFlight.finish(ticket)
             }
             server.inFlight.attach(ticket, task)
@@ -160,6 +167,15 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
                 arm(at: runDeadline, context: context)
             }
         }
+    }
+
+    /// Writes the answer of the request that was running, then takes up any that waited behind it.
+    private func answer(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext) {
+        busy = false
+        running = nil
+        runDeadline = nil
+        write(request, answer, context: context)
+        processBacklog(context: context)
     }
 
     /// The client's address, read once: `context.remoteAddress` asks the kernel on every call.

@@ -37,6 +37,7 @@ extension FunctionServer {
                 }
                 let job = head.headers.first(name: "X-CloudScheduler-JobName") ?? ""
                 invocation.trigger = .scheduler
+                invocation.platformRetries = true
                 invocation.logicalTime = time
                 // The same on every retry of one firing, so the handler can tell a retry from a new run.
                 invocation.idempotencyKey = "\(job)@\(Timestamp.format(time, fractional: false))"
@@ -58,15 +59,18 @@ extension FunctionServer {
             } catch {
                 return Answer.plain(.badRequest, "Malformed CloudEvent: \(error.description).")
             }
+            // One invocation, its event fields set for each event in turn (a copy per event costs a
+            // retain and a release of each of its fields).
+            let received = invocation.logicalTime
+            invocation.trigger = .cloudEvent
+            invocation.platformRetries = true  // Eventarc redelivers
             for event in events {
-                var one = invocation
-                one.trigger = .cloudEvent
-                one.payload = event.jsonData
-                one.idempotencyKey = event.id
-                if let time = event.time.flatMap(Timestamp.parse) { one.logicalTime = time }
-                one.attributes = ["http_method": head.method.rawValue, "http_path": path,
-                                  "ce_id": event.id, "ce_type": event.type, "ce_source": event.source]
-                let answer = await run(one, request, acknowledgingPermanentErrors: false)
+                invocation.payload = event.jsonData
+                invocation.idempotencyKey = event.id
+                invocation.logicalTime = event.time.flatMap(Timestamp.parse) ?? received
+                invocation.attributes = ["http_method": head.method.rawValue, "http_path": path,
+                                         "ce_id": event.id, "ce_type": event.type, "ce_source": event.source]
+                let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
                 if answer.status != .ok { return answer }
             }
             return Answer.accepted
@@ -88,6 +92,7 @@ extension FunctionServer {
                 return Answer.plain(.badRequest, "Malformed event: \(error.description).")
             }
             invocation.trigger = .cloudEvent
+            invocation.platformRetries = true
             invocation.payload = Data(event.json.utf8)
             invocation.idempotencyKey = event.eventID
             if let time = Timestamp.parse(event.timestamp) { invocation.logicalTime = time }
@@ -102,6 +107,7 @@ extension FunctionServer {
     private func deliver(_ push: PubSubPush, _ base: Invocation, _ request: RequestLog) async -> Answer {
         var invocation = base
         invocation.trigger = .pubsub
+        invocation.platformRetries = true
         invocation.payload = push.data
         invocation.idempotencyKey = push.messageID
         if let time = push.publishTime { invocation.logicalTime = time }

@@ -47,6 +47,31 @@ struct RunnerTests {
         #expect(line["duration_ms"] is Double || line["duration_ms"] is Int)
     }
 
+    @Test func theHandlersOwnLinesCarryTheRunsIdsAndAReplacedLoggerStaysReplaced() async throws {
+        let (runner, writer) = runner()
+        let handler = ClosureHandler(name: "talk") { _, context in
+            context.logger.warning("from the handler")
+            var changed = context
+            changed.logger[metadataKey: "step"] = "load"
+            changed.logger.warning("with a step")
+            var other = context
+            other.logger = Logger(label: "quiet") { _ in SwiftLogNoOpLogHandler() }
+            other.logger.warning("nowhere")
+            return Data()
+        }
+        _ = await runner.run(handler, Invocation(trigger: .command, attempt: 3, requestID: "req-9", traceID: "t-1"))
+        let lines = try writer.lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(lines.map { $0["message"] as? String } == ["from the handler", "with a step", "run finished"])
+        for line in lines {
+            #expect(line["handler"] as? String == "talk")
+            #expect(line["request_id"] as? String == "req-9")
+            #expect(line["attempt"] as? Int == 3)
+            #expect(line["trace_id"] as? String == "t-1")
+        }
+        #expect(lines[1]["step"] as? String == "load")
+        #expect(lines[0]["step"] == nil && lines[2]["step"] == nil, "a change to one copy's logger stays in that copy")
+    }
+
     @Test func failureCarriesTheExitCodeAndMessage() async throws {
         let (runner, writer) = runner()
         let handler = ClosureHandler(name: "fail") { _, _ in throw TaskShimError.temporary("database down") }

@@ -216,18 +216,28 @@ struct CloudEventConformanceTests {
         }
     }
 
-    @Test func aBatchRunsTheHandlerOncePerEvent() async throws {
-        let ids = Box<[String]>()
+    @Test func aBatchRunsTheHandlerOncePerEventWithThatEventsOwnFields() async throws {
+        let seen = Box<[Invocation]>()
         let handler = ScriptedHandler { invocation in
-            ids.set((ids.current ?? []) + [invocation.idempotencyKey])
+            seen.set((seen.current ?? []) + [invocation])
             return Data()
         }
         try await serving(handler) { url in
-            let batch = #"[{"specversion":"1.0","id":"a","source":"s","type":"t"},{"specversion":"1.0","id":"b","source":"s","type":"t","data":{"x":1}}]"#
+            let before = Date()
+            let batch = #"[{"specversion":"1.0","id":"a","source":"s","type":"t","time":"2026-11-01T10:00:00Z"},{"specversion":"1.0","id":"b","source":"s2","type":"t2","data":{"x":1}}]"#
             let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: url,
                                                                    headers: [("Content-Type", "application/cloudevents-batch+json")], body: Data(batch.utf8)))
             #expect(response.status == 200)
-            #expect(ids.current == ["a", "b"])
+            let runs = try #require(seen.current)
+            #expect(runs.map(\.idempotencyKey) == ["a", "b"])
+            #expect(runs.map { $0.attributes["ce_source"] } == ["s", "s2"])
+            #expect(runs.map { $0.attributes["ce_type"] } == ["t", "t2"])
+            #expect(runs.allSatisfy { $0.trigger == .cloudEvent && $0.platformRetries }, "Eventarc redelivers: in-process retries stay short")
+            #expect(runs[0].logicalTime == Timestamp.parse("2026-11-01T10:00:00Z"))
+            // An event without a time runs for when the request came, not for the event before it.
+            #expect(runs[1].logicalTime >= before.addingTimeInterval(-1))
+            #expect(String(decoding: runs[1].payload, as: UTF8.self).contains(#""data":{"x":1}"#))
+            #expect(!String(decoding: runs[0].payload, as: UTF8.self).contains(#""data""#))
         }
     }
 

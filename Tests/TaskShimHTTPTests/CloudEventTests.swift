@@ -34,7 +34,7 @@ struct CloudEventTests {
     }
 
     @Test func attributesAreSetReplacedAndRemovedByName() {
-        var attributes: CloudEvent.Attributes = ["type": "t", "id": "1"]
+        var attributes: Attributes = ["type": "t", "id": "1"]
         attributes["subject"] = "s"
         attributes["id"] = "2"
         #expect(attributes.map(\.name) == ["id", "subject", "type"])

@@ -8,10 +8,11 @@ import TaskShimCore
 /// `LambdaLoop` in process against the fault-injecting Runtime API, with a handler that reports what it
 /// was given (cargo-lambda's emulator sends no client context or Cognito identity).
 struct LambdaLoopTests {
-    struct Attributes: Handler {
+    struct AttributeEcho: Handler {
         let name = "attributes"
         func handle(_ invocation: Invocation, context: HandlerContext) async throws -> Data {
-            try JSONSerialization.data(withJSONObject: invocation.attributes, options: .sortedKeys)
+            let attributes = Dictionary(uniqueKeysWithValues: invocation.attributes.map { ($0.name, $0.value) })
+            return try JSONSerialization.data(withJSONObject: attributes, options: .sortedKeys)
         }
     }
 
@@ -27,7 +28,7 @@ struct LambdaLoopTests {
         let runner = Runner(logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, environment: environment,
                             secrets: EnvironmentSecrets(environment: environment, redactor: Redactor()), output: out)
         let loop = LambdaLoop(api: try RuntimeAPIClient(api: api.runtimeAPI), runner: runner, logger: Logger(label: "test"))
-        try await loop.run(Attributes(), limit: 2)
+        try await loop.run(AttributeEcho(), limit: 2)
 
         let responses = api.posts.filter { $0.path.hasSuffix("/response") }.map(\.json)
         #expect(responses.count == 2)
