@@ -24,7 +24,10 @@ public struct Attributes: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public subscript(name: String) -> String? {
         get { pairs.first { $0.name == name }?.value }
         set {
-            if let index = pairs.firstIndex(where: { $0.name == name }) {
+            // Names set in order (a literal written sorted) are appended after one comparison.
+            if let newValue, pairs.last.map({ $0.name < name }) ?? true {
+                pairs.append((name, newValue))
+            } else if let index = pairs.firstIndex(where: { $0.name == name }) {
                 if let newValue { pairs[index].value = newValue } else { pairs.remove(at: index) }
             } else if let newValue {
                 pairs.insert((name, newValue), at: pairs.firstIndex { $0.name > name } ?? pairs.endIndex)

@@ -21,12 +21,13 @@ public enum JSONValue: Sendable, Equatable, Decodable {
 
     /// Parses `data`; nil when it is not JSON.
     public static func parse(_ data: Data) -> JSONValue? {
-        JSONParser.parse(data)
+        // Read in place: the value holds copies of what it needs.
+        data.withUnsafeBytes { JSONParser.parse($0) }
     }
 
     /// Whether `data` is one JSON value, checked without building it.
     public static func isValid(_ data: Data) -> Bool {
-        JSONParser.isValid(data)
+        data.withUnsafeBytes { JSONParser.isValid($0) }
     }
 
     public subscript(_ key: String) -> JSONValue? {

@@ -68,8 +68,9 @@ extension FunctionServer {
                 invocation.payload = event.jsonData
                 invocation.idempotencyKey = event.id
                 invocation.logicalTime = event.time.flatMap(Timestamp.parse) ?? received
-                invocation.attributes = ["http_method": head.method.rawValue, "http_path": path,
-                                         "ce_id": event.id, "ce_type": event.type, "ce_source": event.source]
+                // In name order: each is appended after one comparison.
+                invocation.attributes = ["ce_id": event.id, "ce_source": event.source, "ce_type": event.type,
+                                         "http_method": head.method.rawValue, "http_path": path]
                 let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
                 if answer.status != .ok { return answer }
             }
@@ -96,7 +97,7 @@ extension FunctionServer {
             invocation.payload = Data(event.json.utf8)
             invocation.idempotencyKey = event.eventID
             if let time = Timestamp.parse(event.timestamp) { invocation.logicalTime = time }
-            invocation.attributes = ["http_method": head.method.rawValue, "http_path": path, "event_type": event.eventType]
+            invocation.attributes = ["event_type": event.eventType, "http_method": head.method.rawValue, "http_path": path]
             let answer = await run(invocation, request, acknowledgingPermanentErrors: false)
             return answer.status == .ok ? Answer.accepted : answer
         }

@@ -33,19 +33,6 @@ struct CloudEventTests {
         #expect(json == #"{"datacontenttype":"application/json","id":"A B","myextension":"x","source":"//s","specversion":"1.0","type":"t","data":{"k":[1,"é",{"n":null}]}}"#)
     }
 
-    @Test func attributesAreSetReplacedAndRemovedByName() {
-        var attributes: Attributes = ["type": "t", "id": "1"]
-        attributes["subject"] = "s"
-        attributes["id"] = "2"
-        #expect(attributes.map(\.name) == ["id", "subject", "type"])
-        #expect(attributes["id"] == "2")
-        attributes["subject"] = nil
-        #expect(attributes.count == 2)
-        #expect(attributes["subject"] == nil)
-        #expect(attributes == ["id": "2", "type": "t"])
-        #expect(attributes != ["id": "2", "type": "u"])
-    }
-
     @Test func dataThatIsNotTheJSONItsContentTypeSaysIsMalformed() {
         let headers = HTTPHeaders([("ce-id", "1"), ("ce-specversion", "1.0"), ("ce-type", "t"), ("ce-source", "//s"),
                                    ("content-type", "application/json")])
