@@ -140,25 +140,11 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             // The wall-clock deadline first, so the timer (monotonic) never fires before it has passed.
             let deadline = Date().addingTimeInterval(server.configuration.requestTimeout.seconds)
             let runDeadline = NIODeadline.now() + TimeAmount(server.configuration.requestTimeout)
-            let payload = body.withUnsafeReadableBytes { Data($0) }
-            let server = server
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let eventLoop = context.eventLoop
-            let remoteAddress = peer
-            let task = Task(executorPreference: executor) {
-                let answer = await server.respond(to: requestHead, body: payload, remoteAddress: remoteAddress, deadline: deadline)
-                // The task runs on the loop (its executor): a closure to hop there is made only when not.
-                if eventLoop.inEventLoop {
-                    let (handler, context) = bound.value
-                    handler.answer(requestHead, answer, context: context)
-                } else {
-                    eventLoop.execute {
-                        let (handler, context) = bound.value
-                        handler.answer(requestHead, answer, context: context)
-                    }
-                }
-                server.inFlight.finish(ticket)
-            }
+            let request = RequestWorker.Request(head: requestHead, body: body.withUnsafeReadableBytes { Data($0) },
+                                                remoteAddress: peer, deadline: deadline, ticket: ticket)
+            let worker = self.worker ?? startWorker(context: context)
+            worker.hand(request)
+            let task = worker.task!
             server.inFlight.attach(ticket, task)
             running = task
             self.runDeadline = runDeadline
@@ -169,8 +155,38 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    /// Writes the answer of the request that was running, then takes up any that waited behind it.
-    private func answer(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext) {
+    /// The task that runs this connection's requests; nil before the first and after one is cancelled.
+    private var worker: RequestWorker?
+
+    private func startWorker(context: ChannelHandlerContext) -> RequestWorker {
+        let server = server
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let worker = RequestWorker(eventLoop: eventLoop, executor: executor) { request in
+            let answer = await server.respond(to: request.head, body: request.body, remoteAddress: request.remoteAddress,
+                                              deadline: request.deadline)
+            let goesOn = !Task.isCancelled
+            // The task runs on the loop (its executor): a closure to hop there is made only when not.
+            if eventLoop.inEventLoop {
+                let (handler, context) = bound.value
+                handler.answer(request.head, answer, context: context, workerEnds: !goesOn)
+            } else {
+                eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.answer(request.head, answer, context: context, workerEnds: !goesOn)
+                }
+            }
+            server.inFlight.finish(request.ticket)
+            return goesOn
+        }
+        self.worker = worker
+        return worker
+    }
+
+    /// Writes the answer of the request that was running, then takes up any that waited behind it
+    /// (with a new worker when this one's task was cancelled).
+    private func answer(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext, workerEnds: Bool) {
+        if workerEnds { worker = nil }
         busy = false
         running = nil
         runDeadline = nil
@@ -187,6 +203,8 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        worker?.close()
+        worker = nil
         watchdog?.cancel()
         watchdog = nil
         watchdogDeadline = nil

@@ -321,6 +321,48 @@ struct FunctionServerTests {
         }
     }
 
+    /// A connection's requests run one after another in one task that waits between them: each run
+    /// still has its own deadline, a client that hangs up mid-request stops nobody else, and the
+    /// server stops with idle keep-alive connections open.
+    @Test func requestsOnOneConnectionEachGetTheirOwnRunAndAHangUpStopsNothing() async throws {
+        let handler = ScriptedHandler { invocation in
+            if invocation.payload == Data("slow".utf8) { try? await Task.sleep(for: .milliseconds(300)) }
+            let deadline = try #require(Deadline.current)
+            return Data("\(invocation.requestID) \(deadline.timeIntervalSince1970)".utf8)
+        }
+        try await serving(handler, configure: { $0.requestTimeout = .seconds(30) }) { base in
+            let port = String(base.split(separator: ":").last!)
+            let script = """
+                import socket, sys, time
+                port = int(sys.argv[1])
+                gone = socket.create_connection(("127.0.0.1", port), timeout=10)
+                gone.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 4\\r\\n\\r\\nslow")
+                gone.close()
+                kept = socket.create_connection(("127.0.0.1", port), timeout=10)
+                reader = kept.makefile("rb")
+                for body in [b"a", b"slow", b"b"]:
+                    kept.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (len(body), body))
+                    status = reader.readline().decode().strip()
+                    length = 0
+                    while True:
+                        line = reader.readline().decode().strip()
+                        if not line: break
+                        if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
+                    print(status, reader.read(length).decode())
+                    time.sleep(0.05)
+                """
+            let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
+            let lines = result.stdoutLines
+            #expect(lines.count == 3, "\(result.stdout)\(result.stderr)")
+            #expect(lines.allSatisfy { $0.hasPrefix("HTTP/1.1 200 OK ") })
+            let runs = lines.map { $0.split(separator: " ").suffix(2) }
+            #expect(Set(runs.map { $0.first! }).count == 3, "each request is its own run")
+            let deadlines = runs.compactMap { Double($0.last!) }
+            #expect(deadlines.count == 3 && deadlines == deadlines.sorted() && Set(deadlines).count == 3,
+                    "each run's deadline counts from its own request: \(deadlines)")
+        }
+    }
+
     @Test func headHTTP10AndExpectContinueAreAnsweredByTheBook() async throws {
         let handler = ScriptedHandler { _ in Data("hello".utf8) }
         try await serving(handler) { base in
