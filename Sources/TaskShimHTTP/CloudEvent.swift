@@ -112,7 +112,6 @@ public struct CloudEvent: Sendable, Equatable {
             guard let values = JSONValue.parse(body)?.array else { throw Malformed(description: "the CloudEvent batch is not a JSON array") }
             return try values.map { value throws(Malformed) in try structured(value) }
         }
-        guard header("ce-specversion") != nil else { return nil }
         var attributes = Attributes(capacity: 8)
         for (name, value) in headers {
             var name = name
@@ -129,6 +128,8 @@ public struct CloudEvent: Sendable, Equatable {
             guard let key else { continue }
             attributes[key] = value.percentDecoded  // HTTP binding 3.1.3.2
         }
+        // No ce-specversion header (in any case): not a binary-mode event.
+        guard attributes["specversion"] != nil else { return nil }
         if let contentType { attributes["datacontenttype"] = contentType }
         var event = CloudEvent(attributes: attributes)
         if !body.isEmpty {
