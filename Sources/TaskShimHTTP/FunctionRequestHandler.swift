@@ -278,16 +278,23 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
             return
         }
         let keepAlive = request.isKeepAlive && !close
-        var buffer = context.channel.allocator.buffer(capacity: 160 + answer.body.count)
-        answer.encode(for: request, keepAlive: keepAlive, into: &buffer)
+        // The previous response's storage, reused once the channel has written it and let go (else
+        // clear allocates a fresh one): no allocation per response.
+        outbound.clear(minimumCapacity: 160 + answer.body.count)
+        answer.encode(for: request, keepAlive: keepAlive, into: &outbound)
         if keepAlive {
             // No promise: a future per response costs two allocations nobody waits on.
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(outbound), promise: nil)
         } else {
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(outbound)).whenComplete { _ in channel.close(promise: nil) }
         }
+        // A large answer's storage is not kept for the life of the connection.
+        if outbound.capacity > Self.keptOutboundCapacity { outbound = context.channel.allocator.buffer(capacity: 0) }
     }
+
+    private var outbound = ByteBuffer()
+    static let keptOutboundCapacity = 16 * 1024
 
     /// A request the parser rejects (malformed, or a header block over its 80 KiB limit): 400 unless
     /// an answer is already under way, then the decoder closes the connection.

@@ -363,6 +363,41 @@ struct FunctionServerTests {
         }
     }
 
+    /// Responses reuse the connection's last response buffer once it is written: a large answer still
+    /// being written when the next is encoded, and small ones after it, all arrive whole.
+    @Test func largeAndSmallAnswersOnOneConnectionArriveWhole() async throws {
+        let handler = ScriptedHandler { invocation in
+            let size = Int(String(decoding: invocation.payload, as: UTF8.self)) ?? 0
+            return Data((0..<size).map { UInt8(ascii: "a") + UInt8($0 % 26) })
+        }
+        try await serving(handler) { base in
+            let port = String(base.split(separator: ":").last!)
+            let script = """
+                import socket, sys
+                port = int(sys.argv[1])
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                sizes = [3000000, 5, 40000, 3000000, 7]
+                for size in sizes:
+                    body = str(size).encode()
+                    s.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (len(body), body))
+                reader = s.makefile("rb")
+                for size in sizes:
+                    status = reader.readline().decode().strip()
+                    length = 0
+                    while True:
+                        line = reader.readline().decode().strip()
+                        if not line: break
+                        if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
+                    data = reader.read(length)
+                    expected = bytes(97 + i % 26 for i in range(size))
+                    print(status, len(data), data == expected)
+                """
+            let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
+            #expect(result.stdoutLines == ["HTTP/1.1 200 OK 3000000 True", "HTTP/1.1 200 OK 5 True", "HTTP/1.1 200 OK 40000 True",
+                                           "HTTP/1.1 200 OK 3000000 True", "HTTP/1.1 200 OK 7 True"], "\(result.stdout)\(result.stderr)")
+        }
+    }
+
     @Test func headHTTP10AndExpectContinueAreAnsweredByTheBook() async throws {
         let handler = ScriptedHandler { _ in Data("hello".utf8) }
         try await serving(handler) { base in
