@@ -63,6 +63,22 @@ struct FunctionServerTests {
 
     func echo() -> ScriptedHandler { ScriptedHandler { $0.payload } }
 
+    /// Python for the raw-socket tests: imports, and `read_response(f)`, one HTTP/1.1 response from a
+    /// socket's file as (status line, body bytes).
+    static let readResponse = """
+        import socket, sys, time
+
+        def read_response(f):
+            status = f.readline().decode().strip()
+            length = 0
+            while True:
+                line = f.readline().decode().strip()
+                if not line: break
+                if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
+            return status, f.read(length)
+
+        """
+
     @Test func everyPathRunsTheFunctionExceptRobotsAndFavicon() async throws {
         let handler = echo()
         try await serving(handler) { base in
@@ -278,19 +294,13 @@ struct FunctionServerTests {
         }
         try await serving(handler) { base in
             let port = String(base.split(separator: ":").last!)
-            let script = """
-                import socket, sys
+            let script = Self.readResponse + """
                 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
                 s.sendall(b"".join(b"POST /%d HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 5\\r\\n\\r\\nbody%d" % (i, i) for i in range(3)))
                 f = s.makefile("rb")
                 for _ in range(3):
-                    status = f.readline().decode().strip()
-                    length = 0
-                    while True:
-                        line = f.readline().decode().strip()
-                        if not line: break
-                        if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
-                    print(status, f.read(length).decode())
+                    status, body = read_response(f)
+                    print(status, body.decode())
                 """
             let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
             #expect(result.stdoutLines == ["HTTP/1.1 200 OK body0", "HTTP/1.1 200 OK body1", "HTTP/1.1 200 OK body2"], "\(result.stdout)\(result.stderr)")
@@ -332,8 +342,7 @@ struct FunctionServerTests {
         }
         try await serving(handler, configure: { $0.requestTimeout = .seconds(30) }) { base in
             let port = String(base.split(separator: ":").last!)
-            let script = """
-                import socket, sys, time
+            let script = Self.readResponse + """
                 port = int(sys.argv[1])
                 gone = socket.create_connection(("127.0.0.1", port), timeout=10)
                 gone.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 4\\r\\n\\r\\nslow")
@@ -342,13 +351,8 @@ struct FunctionServerTests {
                 reader = kept.makefile("rb")
                 for body in [b"a", b"slow", b"b"]:
                     kept.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (len(body), body))
-                    status = reader.readline().decode().strip()
-                    length = 0
-                    while True:
-                        line = reader.readline().decode().strip()
-                        if not line: break
-                        if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
-                    print(status, reader.read(length).decode())
+                    status, answer = read_response(reader)
+                    print(status, answer.decode())
                     time.sleep(0.05)
                 """
             let result = try await runProcessAsync("/usr/bin/env", ["python3", "-c", script, port])
@@ -372,8 +376,7 @@ struct FunctionServerTests {
         }
         try await serving(handler) { base in
             let port = String(base.split(separator: ":").last!)
-            let script = """
-                import socket, sys
+            let script = Self.readResponse + """
                 port = int(sys.argv[1])
                 s = socket.create_connection(("127.0.0.1", port), timeout=10)
                 sizes = [3000000, 5, 40000, 3000000, 7]
@@ -382,13 +385,7 @@ struct FunctionServerTests {
                     s.sendall(b"POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (len(body), body))
                 reader = s.makefile("rb")
                 for size in sizes:
-                    status = reader.readline().decode().strip()
-                    length = 0
-                    while True:
-                        line = reader.readline().decode().strip()
-                        if not line: break
-                        if line.lower().startswith("content-length:"): length = int(line.split(":")[1])
-                    data = reader.read(length)
+                    status, data = read_response(reader)
                     expected = bytes(97 + i % 26 for i in range(size))
                     print(status, len(data), data == expected)
                 """
