@@ -45,8 +45,9 @@ public struct Runner: Sendable {
 
     /// Runs the handler once. With `writer`, a ``StreamingHandler`` writes its response there part by
     /// part (the outcome's `output` is then empty); other handlers return theirs whole. `annotate` adds
-    /// the contract's fields to the run-summary line (an HTTP server's `httpRequest`).
-    public func run(_ handler: any Handler, _ invocation: Invocation, streamingTo writer: (any ResponseWriter)? = nil,
+    /// the contract's fields to the run-summary line (an HTTP server's `httpRequest`). It runs on the
+    /// caller's executor (`nonisolated(nonsending)`): no executor switch into and out of every run.
+    public nonisolated(nonsending) func run(_ handler: any Handler, _ invocation: Invocation, streamingTo writer: (any ResponseWriter)? = nil,
                     deadline enforcement: DeadlineEnforcement = .childTask,
                     annotate: (Outcome) -> Logger.Metadata = { _ in [:] }) async -> Outcome {
         let identity = RunIdentity(handler, invocation)
@@ -99,7 +100,7 @@ public struct Runner: Sendable {
     }
 
     /// The handler's response: streamed to `writer` when it streams and there is one, else returned.
-    static func call(_ handler: any Handler, _ invocation: Invocation, _ context: HandlerContext,
+    nonisolated(nonsending) static func call(_ handler: any Handler, _ invocation: Invocation, _ context: HandlerContext,
                      _ writer: (any ResponseWriter)?) async throws -> Data {
         if let writer, let streaming = handler as? any StreamingHandler {
             try await streaming.stream(invocation, context: context, to: writer)
@@ -111,7 +112,7 @@ public struct Runner: Sendable {
     /// Runs `body` in the calling task (no closure copied to the heap, no child task). With a
     /// deadline, the caller cancels the task when it passes, and a run cancelled past it fails as
     /// timed out.
-    static func inCallingTask(deadline: Date?, _ body: () async throws -> Data) async -> Result<Data, TaskShimError> {
+    nonisolated(nonsending) static func inCallingTask(deadline: Date?, _ body: nonisolated(nonsending) () async throws -> Data) async -> Result<Data, TaskShimError> {
         guard let deadline else {
             do { return .success(try await body()) } catch { return .failure(.wrapping(error)) }
         }

@@ -7,7 +7,7 @@ import TaskShimCore
 extension FunctionServer {
     /// Runs the handler for one request and returns status, headers and body. The calling task is the
     /// request's own, and its connection cancels it at `deadline`.
-    func respond(to head: HTTPRequestHead, body: Data, remoteAddress: String?, deadline: Date) async -> Answer {
+    nonisolated(nonsending) func respond(to head: HTTPRequestHead, body: Data, remoteAddress: String?, deadline: Date) async -> Answer {
         let path = head.path
         if path == "/robots.txt" || path == "/favicon.ico" {
             return Answer.plain(.notFound, "Not Found")
@@ -105,7 +105,7 @@ extension FunctionServer {
 
     /// One Pub/Sub push: the handler gets the message data. A message already handled is acknowledged
     /// again without running; one running now is refused, so Pub/Sub redelivers it later.
-    private func deliver(_ push: PubSubPush, _ base: Invocation, _ request: RequestLog) async -> Answer {
+    private nonisolated(nonsending) func deliver(_ push: PubSubPush, _ base: Invocation, _ request: RequestLog) async -> Answer {
         var invocation = base
         invocation.trigger = .pubsub
         invocation.platformRetries = true
@@ -133,7 +133,7 @@ extension FunctionServer {
     }
 
     /// Runs the invocation and answers for its outcome; the run-summary line carries `httpRequest`.
-    private func run(_ invocation: Invocation, _ request: RequestLog, acknowledgingPermanentErrors: Bool) async -> Answer {
+    private nonisolated(nonsending) func run(_ invocation: Invocation, _ request: RequestLog, acknowledgingPermanentErrors: Bool) async -> Answer {
         let deadline = invocation.deadline ?? .distantFuture
         let outcome = await runner.run(handler, invocation, deadline: .callerCancels, annotate: { outcome in
             let status = Self.answer(for: outcome, deadline: deadline, acknowledgingPermanentErrors: acknowledgingPermanentErrors).status

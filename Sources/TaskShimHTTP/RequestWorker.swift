@@ -29,7 +29,7 @@ final class RequestWorker: @unchecked Sendable {
     /// Starts the task; `run` answers each request and says whether the worker goes on: not once its
     /// task is cancelled (past a deadline, or at shutdown), which `run` tells the connection as it
     /// answers, so the connection hands its next request to a new worker.
-    init(eventLoop: any EventLoop, executor: EventLoopTaskExecutor, run: @escaping @Sendable (Request) async -> Bool) {
+    init(eventLoop: any EventLoop, executor: EventLoopTaskExecutor, run: nonisolated(nonsending) @escaping @Sendable (Request) async -> Bool) {
         self.eventLoop = eventLoop
         task = Task(executorPreference: executor) {
             while let request = await self.next(), await run(request) {}
@@ -57,7 +57,7 @@ final class RequestWorker: @unchecked Sendable {
         }
     }
 
-    private func next() async -> Request? {
+    private nonisolated(nonsending) func next() async -> Request? {
         eventLoop.assertInEventLoop()
         if let request = handedOver {
             handedOver = nil
