@@ -20,8 +20,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private var body = ByteBuffer()
     private var refused = false
     private var busy = false
-    /// The request being run, and when it must have finished.
-    private var running: Task<Void, Never>?
+    /// When the request being run must have finished: its worker's task is cancelled then.
     private var runDeadline: NIODeadline?
     /// When the connection last received bytes, and when the request being read began.
     private var lastActivity = NIODeadline.now()
@@ -144,9 +143,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
                                                 remoteAddress: peer, deadline: deadline, ticket: ticket)
             let worker = self.worker ?? startWorker(context: context)
             worker.hand(request)
-            let task = worker.task!
-            server.inFlight.attach(ticket, task)
-            running = task
+            server.inFlight.attach(ticket, worker.task)
             self.runDeadline = runDeadline
             if watchdogDeadline.map({ $0 > runDeadline }) ?? true {
                 watchdog?.cancel()
@@ -188,7 +185,6 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
     private func answer(_ request: HTTPRequestHead, _ answer: Answer, context: ChannelHandlerContext, workerEnds: Bool) {
         if workerEnds { worker = nil }
         busy = false
-        running = nil
         runDeadline = nil
         write(request, answer, context: context)
         processBacklog(context: context)
@@ -235,7 +231,7 @@ final class FunctionRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         } else if busy {
             if let runDeadline, now >= runDeadline {
                 // The handler stops cooperatively; its task then answers 504.
-                running?.cancel()
+                worker?.task.cancel()
                 self.runDeadline = nil
             }
             arm(at: min(now + idle, runDeadline ?? now + idle), context: context)
