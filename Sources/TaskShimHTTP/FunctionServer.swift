@@ -39,8 +39,9 @@ public final class FunctionServer: Sendable {
         /// From a request's head to the end of its body; past it, 408 and the connection closed.
         public var readTimeout: Duration = .seconds(60)
         /// Event-loop threads; each connection and its requests stay on one. The default is the
-        /// CPUs this process may use (the cgroup quota counts: 1 on a 1-vCPU Cloud Run instance).
-        public var threads = System.coreCount
+        /// CPUs this process may use: the cgroup quota counts (1 on a 1-vCPU Cloud Run instance), and
+        /// so does its affinity mask (`taskset`, systemd's `CPUAffinity=`).
+        public var threads = min(System.coreCount, Platform.allowedCPUs ?? .max)
         public var drainTimeout: Duration = .seconds(8)
         /// A path answered 200 by the server itself (503 while draining) for load-balancer and
         /// container health checks, instead of running the function; nil: every path is the function's.
@@ -92,7 +93,8 @@ public final class FunctionServer: Sendable {
                                 hint: "Another process may hold the port; set PORT to a free one.")
         }
         let port = channel.localAddress?.port ?? configuration.port
-        logger.info("listening", metadata: ["port": .stringConvertible(port), "handler": .string(handler.name)])
+        logger.info("listening", metadata: ["port": .stringConvertible(port), "handler": .string(handler.name),
+                                            "threads": .stringConvertible(configuration.threads)])
         onListening(port)
 
         // Wait for cancellation (SIGTERM), then stop accepting and drain.

@@ -35,6 +35,24 @@ extension ProcessDrivingTests {
         #expect(summary?["logging.googleapis.com/spanId"] as? String == "000000000000000a")
     }
 
+    @Test func eventLoopThreadsFollowTheCPUsTheProcessMayUse() async throws {
+        // Pinned to one CPU with taskset (as systemd's CPUAffinity= would), it starts one thread, not one per core.
+        let port = closedPort()
+        let pinned = try BackgroundRuntime(environment: ["FUNCTION_TARGET": "echo", "PORT": String(port)],
+                                           arguments: ["-c", "0", RepositoryPaths.runtimeBinary, "serve"], executable: "/usr/bin/taskset")
+        #expect(try await pinned.waitForLog("listening"))
+        let listening = pinned.logLines.first { $0["message"] as? String == "listening" }
+        #expect(listening.map { "\($0["threads"] ?? "")" } == "1")
+        pinned.signal(SIGTERM)
+        #expect(await pinned.waitForExit(timeout: 20) == 0)
+        // TASKSHIM_SERVE_THREADS still decides when set.
+        let (chosen, _) = try await start(["FUNCTION_TARGET": "echo", "TASKSHIM_SERVE_THREADS": "3"])
+        #expect(try await chosen.waitForLog("listening"))
+        #expect(chosen.logLines.first { $0["message"] as? String == "listening" }.map { "\($0["threads"] ?? "")" } == "3")
+        chosen.signal(SIGTERM)
+        #expect(await chosen.waitForExit(timeout: 20) == 0)
+    }
+
     @Test func sigtermLetsARequestInFlightFinishThenExits0() async throws {
         let (runtime, base) = try await start(["FUNCTION_TARGET": "sleep"], executable: RepositoryPaths.embeddedRuntimeBinary)
         async let answer = HTTPClient().send(HTTPRequest(method: "POST", url: base + "/", body: Data(#"{"ms":1000}"#.utf8)))

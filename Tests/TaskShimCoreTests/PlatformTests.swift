@@ -28,4 +28,17 @@ struct PlatformTests {
     @Test func emptyValuesAreLeftOut() {
         #expect(detect(["K_SERVICE": "api", "K_REVISION": ""]) == Platform(kind: .cloudRunService, details: [("service", "api")]))
     }
+
+    @Test func allowedCPUsAreCountedFromTheAffinityList() {
+        let status = "Name:\truntime\nCpus_allowed:\tf0f\nCpus_allowed_list:\t0-3,8,10-11\nMems_allowed_list:\t0\n"
+        #expect(Platform.allowedCPUs(status: status) == 7)
+        #expect(Platform.allowedCPUs(status: "Cpus_allowed_list:\t1\n") == 1)
+        #expect(Platform.allowedCPUs(status: "Cpus_allowed_list:\t3-1\n") == nil)
+        #expect(Platform.allowedCPUs(status: "Cpus_allowed_list:\t0-x\n") == nil)
+        #expect(Platform.allowedCPUs(status: "Cpus_allowed_list:\t\n") == nil)
+        #expect(Platform.allowedCPUs(status: "Name:\truntime\n") == nil)
+        // This process's own list: at least one CPU, and never more than the machine has.
+        let own = Platform.allowedCPUs
+        #expect(own != nil && own! >= 1)
+    }
 }
